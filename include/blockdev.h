@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * blockdev.h - the "disk" (src/blockdev/): an image file behind an
+ * asynchronous request queue with a simulated DMA moment, flush/FUA, and an
+ * optional write log in the dm-log-writes format that fstests'
+ * src/log-writes/replay-log reads.
+ *
+ * Semantics, as a real device with a volatile write cache:
+ *   - a WRITE request's bytes are copied out of the caller's buffer at the
+ *     DMA moment (in the completion thread, just before pwrite), not at
+ *     submit time; end_io runs after that, in the completion thread;
+ *   - a completed write is NOT durable until a later flush (REQ_PREFLUSH on a
+ *     request, or blkdev_issue_flush()) -- the write log records exactly this;
+ *   - REQ_FUA makes that one write durable on completion.
+ *   - requests may complete out of submission order only if
+ *     blockdev_set_reorder() is enabled (crash tests); default FIFO.
+ */
+#ifndef JBDLAB_BLOCKDEV_H
+#define JBDLAB_BLOCKDEV_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "compiler.h"
+#include "locking.h"
+
+struct address_space;
+struct blk_request;
+
+typedef void blk_end_io_t(struct blk_request *rq, int error);
+
+struct blk_request {
+	unsigned int opf;		/* REQ_OP_READ/WRITE | REQ_SYNC | REQ_PREFLUSH | REQ_FUA (mm.h) */
+	uint64_t pos;			/* byte offset on the device */
+	size_t len;			/* bytes */
+	char *buf;			/* raw pointer, read/written at the DMA moment */
+	blk_end_io_t *end_io;		/* runs in the completion thread */
+	void *private;
+	struct list_head queue;		/* [bdev->q_lock] */
+	uint64_t seq;			/* [bdev->q_lock] submission order */
+};
+
+struct blk_write_log;
+
+struct block_device {
+	int fd;				/* [const] */
+	char *path;			/* [const] */
+	uint64_t size;			/* [const] bytes */
+	bool read_only;			/* [const] */
+	struct address_space *bd_mapping;	/* [const after blockdev_attach_mapping] */
+
+	spinlock_t q_lock;
+	struct list_head q;		/* pending requests [q_lock] */
+	uint64_t q_seq;			/* [q_lock] */
+	pthread_mutex_t q_mutex;	/* sleeps of the completion thread */
+	pthread_cond_t q_cond;
+	pthread_t *io_threads;		/* [const] */
+	unsigned int nr_io_threads;	/* [const] */
+	bool stopping;			/* [q_mutex] */
+	_Atomic long inflight;		/* [atomic] submitted, not completed */
+	unsigned int dma_delay_us;	/* [const] max random delay before the DMA moment */
+	bool reorder;			/* [const] allow out-of-order completion */
+
+	struct blk_write_log *log;	/* [log's own lock] NULL = no write log */
+
+	/* statistics [atomic] */
+	_Atomic uint64_t stat_reads, stat_writes, stat_flushes, stat_bytes_read, stat_bytes_written;
+};
+
+struct blockdev_opts {
+	bool read_only;
+	const char *write_log;		/* path of a dm-log-writes log, or NULL */
+	unsigned int nr_io_threads;	/* 0 = 1 */
+	unsigned int dma_delay_us;	/* 0 = complete as soon as possible */
+};
+
+/* Open the image; returns -errno.  A read-only open never writes the file. */
+int blockdev_open(const char *path, const struct blockdev_opts *o, struct block_device **out);
+/* Wait for everything in flight, flush, close the log, close the file. */
+void blockdev_close(struct block_device *bdev);
+
+void blk_submit(struct block_device *bdev, struct blk_request *rq);
+/* Synchronous helpers (submit + wait). */
+int blk_rw_sync(struct block_device *bdev, unsigned int opf, uint64_t pos, void *buf, size_t len);
+/* Make every completed write durable (fdatasync + log FLUSH entry). */
+int blkdev_issue_flush(struct block_device *bdev);
+/* Wait until no request is in flight. */
+void blk_drain(struct block_device *bdev);
+
+/* Write-log MARK entry (e.g. "op 123 mkdir", "commit 17"), as dm-log-writes' message. */
+void blk_log_mark(struct block_device *bdev, const char *fmt, ...) __printf(2, 3);
+
+#endif /* JBDLAB_BLOCKDEV_H */

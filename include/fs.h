@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * fs.h - the filesystem-operation API of jbdlab (src/fs/).  Both the FUSE
+ * adapter (src/fuse/) and the race lab call only this.  Inode numbers are
+ * ext4 inode numbers (the root is EXT2_ROOT_INO = 2; mapping FUSE's nodeid 1
+ * is the adapter's business).
+ *
+ * Every function returns 0 (or a byte count) on success and -errno on
+ * failure.  Every operation takes the fs lock for its whole duration
+ * (libext2fs is not thread-safe); everything below it is concurrent.
+ *
+ * Lifetime of inodes (fuse low-level semantics, like the kernel's
+ * iget/iput): every successful jfs_lookup/jfs_iget/jfs_mknod/jfs_mkdir/
+ * jfs_symlink/jfs_link/jfs_create adds 1 to the inode's lookup count, and
+ * jfs_forget() removes them; jfs_open/jfs_create/jfs_opendir add an open
+ * reference that jfs_release/jfs_releasedir drop.  An inode whose link
+ * count reaches 0 while referenced is put on the orphan list and freed at
+ * its last forget/release (fstests generic/035).
+ */
+#ifndef JBDLAB_FS_H
+#define JBDLAB_FS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+struct jfs;
+
+/* Credentials of the caller (fuse_req_ctx, or the lab's worker). */
+struct jfs_cred {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	mode_t umask;
+	int ngroups;		/* supplementary groups, may be 0 */
+	const gid_t *groups;
+};
+
+enum jfs_errors_behaviour { JFS_ERRORS_DEFAULT, JFS_ERRORS_CONTINUE, JFS_ERRORS_RO, JFS_ERRORS_PANIC };
+
+struct jfs_mount_opts {
+	bool ro;			/* no user writes (device writes only for replay) */
+	bool fakeroot;			/* every caller is treated as root (fuse2fs's option) */
+	bool default_permissions;	/* the kernel checks permissions; the fs skips them */
+	size_t cache_size;		/* bytes of page cache; 0 = default (256 MiB) */
+	unsigned int folio_order;	/* bdev folio order; default 0 (4 KiB folios) */
+	const char *write_log;		/* dm-log-writes log of every device write, or NULL */
+	unsigned int dirty_writeback_ms;/* writeback interval; 0 = default (5000) */
+	unsigned int dma_delay_us;	/* blockdev: max random delay before the DMA moment */
+	uint64_t seed;			/* seed of every random choice below the fs */
+	/* journal (issue 3) */
+	unsigned int commit_interval;	/* seconds; 0 = default 5 */
+	bool data_journal;		/* data=journal instead of data=ordered */
+	bool norecovery;		/* noload/norecovery: mount ro and stale */
+	enum jfs_errors_behaviour errors;
+};
+
+/* Mount: open the image, validate it, build the page cache and open
+ * libext2fs over it.  On failure returns -errno and writes a one-line reason
+ * to errbuf (e.g. "unsupported incompat feature 0x10000"); nothing is
+ * written to the image. */
+int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **out,
+	      char *errbuf, size_t errlen);
+/* Unmount: release every remaining orphan, write everything home, flush,
+ * close.  Returns the first error seen while writing (the fs is freed anyway). */
+int jfs_unmount(struct jfs *fs);
+
+/* setattr bits (same values as FUSE_SET_ATTR_*). */
+#define JFS_SET_MODE		(1 << 0)
+#define JFS_SET_UID		(1 << 1)
+#define JFS_SET_GID		(1 << 2)
+#define JFS_SET_SIZE		(1 << 3)
+#define JFS_SET_ATIME		(1 << 4)
+#define JFS_SET_MTIME		(1 << 5)
+#define JFS_SET_ATIME_NOW	(1 << 7)
+#define JFS_SET_MTIME_NOW	(1 << 8)
+#define JFS_SET_CTIME		(1 << 10)
+
+/* rename flags (same values as RENAME_* of renameat2). */
+#define JFS_RENAME_NOREPLACE	(1 << 0)
+#define JFS_RENAME_EXCHANGE	(1 << 1)
+#define JFS_RENAME_WHITEOUT	(1 << 2)
+
+int jfs_lookup(struct jfs *fs, const struct jfs_cred *c, ino_t dir, const char *name, struct stat *st);
+int jfs_iget(struct jfs *fs, ino_t ino, struct stat *st);	/* lookup count +1 (readdirplus) */
+void jfs_forget(struct jfs *fs, ino_t ino, uint64_t nlookup);
+int jfs_getattr(struct jfs *fs, ino_t ino, struct stat *st);
+int jfs_setattr(struct jfs *fs, const struct jfs_cred *c, ino_t ino, const struct stat *attr,
+		int to_set, struct stat *out);
+int jfs_access(struct jfs *fs, const struct jfs_cred *c, ino_t ino, int mask);
+ssize_t jfs_readlink(struct jfs *fs, ino_t ino, char *buf, size_t size);
+
+int jfs_mknod(struct jfs *fs, const struct jfs_cred *c, ino_t dir, const char *name,
+	      mode_t mode, dev_t rdev, struct stat *st);
+int jfs_mkdir(struct jfs *fs, const struct jfs_cred *c, ino_t dir, const char *name,
+	      mode_t mode, struct stat *st);
+int jfs_symlink(struct jfs *fs, const struct jfs_cred *c, ino_t dir, const char *name,
+		const char *target, struct stat *st);
+int jfs_link(struct jfs *fs, const struct jfs_cred *c, ino_t ino, ino_t newdir,
+	     const char *newname, struct stat *st);
+int jfs_unlink(struct jfs *fs, const struct jfs_cred *c, ino_t dir, const char *name);
+int jfs_rmdir(struct jfs *fs, const struct jfs_cred *c, ino_t dir, const char *name);
+int jfs_rename(struct jfs *fs, const struct jfs_cred *c, ino_t olddir, const char *oldname,
+	       ino_t newdir, const char *newname, unsigned int flags);
+
+/* open flags are open(2)'s: O_ACCMODE, O_TRUNC, O_APPEND are honoured. */
+int jfs_open(struct jfs *fs, const struct jfs_cred *c, ino_t ino, int flags);
+int jfs_create(struct jfs *fs, const struct jfs_cred *c, ino_t dir, const char *name,
+	       mode_t mode, int flags, struct stat *st);
+int jfs_release(struct jfs *fs, ino_t ino);
+ssize_t jfs_read(struct jfs *fs, ino_t ino, off_t off, size_t size, char *buf);
+ssize_t jfs_write(struct jfs *fs, const struct jfs_cred *c, ino_t ino, off_t off,
+		  const char *buf, size_t size);
+int jfs_flush(struct jfs *fs, ino_t ino);
+int jfs_fsync(struct jfs *fs, ino_t ino, bool datasync);
+/* mode: 0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE|KEEP_SIZE,
+ * FALLOC_FL_ZERO_RANGE[|KEEP_SIZE]; anything else -EOPNOTSUPP. */
+int jfs_fallocate(struct jfs *fs, const struct jfs_cred *c, ino_t ino, int mode,
+		  off_t off, off_t len);
+
+int jfs_opendir(struct jfs *fs, const struct jfs_cred *c, ino_t ino);
+int jfs_releasedir(struct jfs *fs, ino_t ino);
+/* Called per entry; `next` is the cookie that resumes after this entry.
+ * Return non-zero to stop (the caller's buffer is full; the entry was NOT
+ * consumed). */
+typedef int (*jfs_filldir_t)(void *ctx, const char *name, size_t namelen, ino_t ino,
+			     unsigned int dtype, uint64_t next);
+/* Resume at `cookie` (0 = start).  Cookies stay valid across concurrent
+ * changes of the directory (an entry is never returned twice). */
+int jfs_readdir(struct jfs *fs, ino_t ino, uint64_t cookie, jfs_filldir_t fill, void *ctx);
+int jfs_fsyncdir(struct jfs *fs, ino_t ino, bool datasync);
+
+int jfs_statfs(struct jfs *fs, struct statvfs *st);
+int jfs_syncfs(struct jfs *fs);
+
+/* xattrs: flags are XATTR_CREATE/XATTR_REPLACE; size 0 asks for the size. */
+int jfs_setxattr(struct jfs *fs, const struct jfs_cred *c, ino_t ino, const char *name,
+		 const void *value, size_t size, int flags);
+ssize_t jfs_getxattr(struct jfs *fs, const struct jfs_cred *c, ino_t ino, const char *name,
+		     void *buf, size_t size);
+ssize_t jfs_listxattr(struct jfs *fs, const struct jfs_cred *c, ino_t ino, char *buf, size_t size);
+int jfs_removexattr(struct jfs *fs, const struct jfs_cred *c, ino_t ino, const char *name);
+
+/* Statistics for the summary lines of demo/bench. */
+struct jfs_stats {
+	uint64_t ops, cache_bytes, cache_limit, evictions, dev_reads, dev_writes, dev_flushes;
+	uint64_t bytes_written;
+};
+void jfs_get_stats(struct jfs *fs, struct jfs_stats *st);
+
+#endif /* JBDLAB_FS_H */

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * fs_internal.h - shared internals of src/fs/.  Not for the FUSE layer or
+ * the lab (they see include/fs.h only).
+ *
+ * Files of src/fs/:
+ *   super.c     mount/unmount, feature checks, superblock state
+ *   io_manager.c  the ONLY io_manager: every libext2fs block read/write goes
+ *               through the simulated page cache (bdev_getblk/__bread)
+ *   op.c        the per-operation wrapper: fs lock, credits, end-of-op sync of
+ *               the in-memory superblock/GDT/bitmaps (libext2fs.md §3.3 Option B)
+ *   errno.c     jfs_errno(): the one errcode_t -> -errno translation
+ *   inode.c     in-memory inode references (lookup/open counts), orphan list
+ *               (ext4_orphan_add/del), final delete (ext4_evict_inode)
+ *   attr.c      getattr/setattr/access/permission, timestamps, statfs
+ *   file.c      the data path: read/write/truncate/fallocate (file data through
+ *               the bdev page cache, never through ext2_file_t)
+ *   namei.c     lookup/mknod/mkdir/symlink/link/unlink/rmdir/rename/readlink
+ *   dir.c       readdir with (lblk, offset) cookies
+ *   xattr.c     set/get/list/remove
+ *
+ * Locking: struct jfs::fs_lock (a mutex) is held across every libext2fs
+ * call and every access to the [fs_lock] fields below.  It nests outside
+ * everything in src/migrate_sim and src/blockdev (include/locking.h).
+ */
+#ifndef JBDLAB_FS_INTERNAL_H
+#define JBDLAB_FS_INTERNAL_H
+
+#include <ext2fs/ext2_fs.h>
+#include <ext2fs/ext2fs.h>
+#include "fs.h"
+#include "mm.h"
+#include "blockdev.h"
+#include "locking.h"
+
+#define JFS_MAGIC	0x4a465331u	/* "JFS1", checked on entry (e2fsprogs habit) */
+
+/* In-memory inode state that outlives a single operation (struct inode's
+ * i_count/i_nlink view).  Created on first reference, freed when both counts
+ * are 0 and the inode is not an orphan awaiting release. */
+struct jfs_inode {
+	ext2_ino_t ino;			/* [const] */
+	uint64_t nlookup;		/* fuse lookup count [fs_lock] */
+	unsigned int nopen;		/* open files + open dirs [fs_lock] */
+	bool orphan;			/* on the on-disk orphan list [fs_lock] */
+	struct jfs_inode *hnext;	/* hash chain [fs_lock] */
+};
+
+#define JFS_INODE_HASH	4096
+
+struct jfs {
+	unsigned int magic;			/* [const] JFS_MAGIC */
+	struct mutex fs_lock;
+	ext2_filsys e2fs;			/* [fs_lock] */
+	struct block_device *bdev;		/* [const] */
+	struct address_space mapping;		/* the bdev page cache (own locks) */
+	struct jfs_mount_opts opts;		/* [const] */
+	bool ro;				/* [fs_lock] ro mount, or fell back to ro */
+	unsigned int blocksize;			/* [const] */
+	uint64_t s_maxbytes;			/* [const] ext4_max_size() */
+	char image[4096];			/* [const] */
+
+	struct jfs_inode *itable[JFS_INODE_HASH];	/* [fs_lock] */
+
+	/* end-of-op sync (op.c) */
+	unsigned char *dirty_groups;		/* bitmap, one bit per group [fs_lock] */
+	struct ext2_super_block sb_snap;	/* superblock at op start [fs_lock] */
+	void *gd_snap;				/* group descriptors at op start [fs_lock] */
+	size_t gd_bytes;			/* [const] */
+	const char *op_name;			/* current operation [fs_lock] */
+	int op_credits;				/* credits declared for it [fs_lock] */
+
+	_Atomic uint64_t nr_ops;		/* [atomic] */
+};
+
+/* The thread-local context the io_manager uses to find its filesystem and
+ * the current operation (the analogue of journal_current_handle()). */
+extern __thread struct jfs *current_jfs;
+
+/* ---- op.c ---- */
+/* Take the fs lock and start an operation that may dirty at most `credits`
+ * blocks (the kernel's credit formula for this op, libext2fs.md §7).  A
+ * read-only op passes 0.  Returns -EROFS for a modifying op on a ro fs. */
+int jfs_op_begin(struct jfs *fs, const char *name, int credits);
+/* Write the changed superblock/GDT/bitmaps into the page cache (Option B),
+ * then drop the fs lock.  Returns `err`, or the sync error if err was 0. */
+int jfs_op_end(struct jfs *fs, int err);
+/* Kernel credit formulas for the current geometry (libext2fs.md §7.2-7.3). */
+int jfs_credits_data(struct jfs *fs);		/* EXT4_DATA_TRANS_BLOCKS */
+int jfs_credits_new_inode(struct jfs *fs);	/* create/mkdir/symlink */
+int jfs_credits_writepage(struct jfs *fs);	/* ext4_writepage_trans_blocks */
+
+/* ---- errno.c ---- */
+int jfs_errno(errcode_t err);
+
+/* ---- inode.c ---- */
+struct jfs_inode *jfs_inode_find(struct jfs *fs, ext2_ino_t ino, bool create);
+void jfs_inode_ref_lookup(struct jfs *fs, ext2_ino_t ino);	/* nlookup++ */
+int __jfs_read_inode(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
+int __jfs_write_inode(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
+/* nlink reached 0: orphan it if referenced, else free it now. */
+int __jfs_inode_unlinked(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
+/* Drop references; frees an unreferenced orphan. */
+int __jfs_inode_maybe_evict(struct jfs *fs, ext2_ino_t ino);
+int __jfs_orphan_add(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
+int __jfs_orphan_del(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
+
+/* ---- attr.c ---- */
+#define JFS_MAY_EXEC	1
+#define JFS_MAY_WRITE	2
+#define JFS_MAY_READ	4
+/* generic_permission(): -EACCES/0; a no-op with default_permissions or fakeroot. */
+int __jfs_permission(struct jfs *fs, const struct jfs_cred *c,
+		     const struct ext2_inode_large *inode, int mask);
+bool jfs_cred_is_root(const struct jfs *fs, const struct jfs_cred *c);
+bool jfs_cred_in_group(const struct jfs_cred *c, gid_t gid);
+void __jfs_fill_stat(struct jfs *fs, ext2_ino_t ino, const struct ext2_inode_large *inode,
+		     struct stat *st);
+/* Timestamps with nanoseconds and the extra epoch bits. */
+#define JFS_T_ATIME	1
+#define JFS_T_MTIME	2
+#define JFS_T_CTIME	4
+#define JFS_T_CRTIME	8
+void jfs_inode_set_time(struct ext2_inode_large *inode, int which, const struct timespec *ts);
+void jfs_inode_touch(struct ext2_inode_large *inode, int which);	/* now */
+void jfs_inode_get_time(const struct ext2_inode_large *inode, int which, struct timespec *ts);
+
+/* ---- file.c ---- */
+/* Free blocks past new_size and zero the tail of the last partial block in
+ * the page cache (ext4_truncate); sets i_size.  Caller writes the inode. */
+int __jfs_truncate(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode,
+		   uint64_t new_size);
+/* Free every block of an inode (evict). */
+int __jfs_free_inode_blocks(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
+
+/* ---- namei.c ---- */
+/* ENAMETOOLONG for more than EXT2_NAME_LEN bytes, EINVAL for empty names. */
+int jfs_check_name(const char *name);
+
+#endif /* JBDLAB_FS_INTERNAL_H */
