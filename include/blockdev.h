@@ -58,7 +58,8 @@ struct block_device {
 	bool stopping;			/* [q_mutex] */
 	_Atomic long inflight;		/* [atomic] submitted, not completed */
 	unsigned int dma_delay_us;	/* [const] max random delay before the DMA moment */
-	bool reorder;			/* [const] allow out-of-order completion */
+	bool reorder;			/* [const] allow out-of-order completion (set at open or
+					 * by blockdev_set_reorder() while idle) */
 
 	struct blk_write_log *log;	/* [log's own lock] NULL = no write log */
 
@@ -71,6 +72,8 @@ struct blockdev_opts {
 	const char *write_log;		/* path of a dm-log-writes log, or NULL */
 	unsigned int nr_io_threads;	/* 0 = 1 */
 	unsigned int dma_delay_us;	/* 0 = complete as soon as possible */
+	bool reorder;			/* as blockdev_set_reorder(bdev, true) */
+	uint64_t seed;			/* PRNG seed of the I/O threads (delays, reorder); 0 = fixed default */
 };
 
 /* Open the image; returns -errno.  A read-only open never writes the file. */
@@ -88,5 +91,62 @@ void blk_drain(struct block_device *bdev);
 
 /* Write-log MARK entry (e.g. "op 123 mkdir", "commit 17"), as dm-log-writes' message. */
 void blk_log_mark(struct block_device *bdev, const char *fmt, ...) __printf(2, 3);
+
+/*
+ * Let requests of one flush epoch complete in any order: an I/O thread picks
+ * a random request among those queued before the first REQ_PREFLUSH request
+ * (which itself is picked only after all earlier ones were).
+ * Call while no request is in flight.  Deterministic for a given opts.seed
+ * with one I/O thread.
+ */
+void blockdev_set_reorder(struct block_device *bdev, bool on);
+
+/* ------------------------------------------------------------------------
+ * Write-log reader (src/blockdev/log_reader.c): reads a dm-log-writes log --
+ * ours or the kernel's -- and replays any prefix of it onto an image, as
+ * fstests' replay-log does.  Used by the crash tests and tests/tools/logreplay.
+ */
+#define BLK_LOG_FLUSH		(1U << 0)
+#define BLK_LOG_FUA		(1U << 1)
+#define BLK_LOG_DISCARD		(1U << 2)
+#define BLK_LOG_MARK		(1U << 3)
+#define BLK_LOG_METADATA	(1U << 4)	/* REQ_META */
+
+struct blk_log_entry {
+	uint64_t index;			/* 0-based position in the log */
+	uint64_t sector;		/* in sectorsize units */
+	uint64_t nr_sectors;		/* data sectors (0 for FLUSH and MARK) */
+	uint64_t flags;			/* BLK_LOG_* */
+	uint64_t data_off;		/* byte offset of the data sectors in the log file */
+	char mark[512];			/* MARK text, NUL terminated; "" otherwise */
+};
+
+struct blk_log;
+
+/* Also return complete, valid entries past the superblock's nr_entries: the
+ * unpublished tail of a log whose writer was killed (writes completed but
+ * not yet flushed). */
+#define BLK_LOG_READ_TAIL	(1U << 0)
+
+/* Open and index a log; -EINVAL bad magic/version/sectorsize, -EUCLEAN a
+ * published entry is missing or malformed, else -errno. */
+int blk_log_open(const char *path, unsigned int flags, struct blk_log **out);
+void blk_log_close(struct blk_log *log);
+uint64_t blk_log_nr_entries(const struct blk_log *log);	/* readable entries */
+uint64_t blk_log_nr_published(const struct blk_log *log);	/* superblock nr_entries */
+unsigned int blk_log_sectorsize(const struct blk_log *log);
+/* Entry @index (0 .. nr_entries-1); -ENOENT past the end. */
+int blk_log_entry(struct blk_log *log, uint64_t index, struct blk_log_entry *e);
+/* Read @e's nr_sectors * sectorsize data bytes into @buf. */
+int blk_log_read_data(struct blk_log *log, const struct blk_log_entry *e, void *buf);
+/* First entry at or after @start with any of @flags set and, if @mark is
+ * not NULL, that MARK text; returns its index or -ENOENT. */
+int64_t blk_log_find(struct blk_log *log, uint64_t start, uint64_t flags, const char *mark);
+/* Write the data of entries [0, @nr) to @image_fd in log order (DISCARD
+ * entries write zeros): the image then holds exactly the writes of that
+ * prefix -- one of the states a power cut after entry nr-1 can leave; if
+ * entry nr-1 is a FLUSH, every write of the prefix is certainly durable.
+ * -ENOENT if nr > nr_entries. */
+int blk_log_replay(struct blk_log *log, int image_fd, uint64_t nr);
 
 #endif /* JBDLAB_BLOCKDEV_H */

@@ -45,7 +45,7 @@ void jbd_warn(const char *file, int line, const char *fmt, ...);
 #define BUG()		jbd_bug(__FILE__, __LINE__, "BUG")
 #define BUG_ON(c)	do { if (unlikely(c)) jbd_bug(__FILE__, __LINE__, "BUG_ON(%s)", #c); } while (0)
 #define WARN_ON(c) ({ bool __w = !!(c); \
-	if (unlikely(__w)) jbd_warn(__FILE__, __LINE__, "WARN_ON(%s)", #c); __w; })
+	if (unlikely(__w)) { jbd_warn(__FILE__, __LINE__, "WARN_ON(%s)", #c); } __w; })
 #define WARN_ON_ONCE(c) ({ static bool __once; bool __w = !!(c); \
 	if (unlikely(__w) && !__once) { __once = true; \
 		jbd_warn(__FILE__, __LINE__, "WARN_ON_ONCE(%s)", #c); } __w; })
@@ -57,6 +57,7 @@ struct list_head {
 };
 
 #define LIST_HEAD_INIT(name) { &(name), &(name) }
+#define LIST_HEAD(name) struct list_head name = LIST_HEAD_INIT(name)
 static inline void INIT_LIST_HEAD(struct list_head *l) { l->next = l; l->prev = l; }
 static inline void __list_add(struct list_head *n, struct list_head *p, struct list_head *nx)
 {

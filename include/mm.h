@@ -183,7 +183,19 @@ static inline bool buffer_##name(const struct buffer_head *bh) { return test_bit
 #define TAS_BUFFER_FNS(bit, name) \
 static inline bool test_set_buffer_##name(struct buffer_head *bh) { return test_and_set_bit(BH_##bit, &bh->b_state); } \
 static inline bool test_clear_buffer_##name(struct buffer_head *bh) { return test_and_clear_bit(BH_##bit, &bh->b_state); }
-BUFFER_FNS(Uptodate, uptodate)
+/* Uptodate has the kernel's barriers (d4252071b97d): readers of b_data after
+ * buffer_uptodate() see the bytes the I/O completion wrote before setting it. */
+static inline void set_buffer_uptodate(struct buffer_head *bh)
+{
+	if (test_bit_acquire(BH_Uptodate, &bh->b_state))
+		return;
+	atomic_fetch_or_explicit(&bh->b_state, BIT(BH_Uptodate), memory_order_release);
+}
+static inline void clear_buffer_uptodate(struct buffer_head *bh) { clear_bit(BH_Uptodate, &bh->b_state); }
+static inline bool buffer_uptodate(const struct buffer_head *bh)
+{
+	return test_bit_acquire(BH_Uptodate, &((struct buffer_head *)bh)->b_state);
+}
 BUFFER_FNS(Dirty, dirty)
 TAS_BUFFER_FNS(Dirty, dirty)
 BUFFER_FNS(Lock, locked)
@@ -258,7 +270,7 @@ void write_dirty_buffer(struct buffer_head *bh, unsigned int opf);	/* async, as 
  */
 #define XA_CHUNK_SHIFT	12
 struct xarray {
-	spinlock_t xa_lock;
+	spinlock_t xa_lock;				/* slot changes [lock] */
 	_Atomic(struct folio *) *_Atomic *chunks;	/* [xa_lock to change; RCU to read] */
 	uint64_t nr_chunks;				/* [const] */
 };
@@ -271,8 +283,8 @@ enum migrate_policy {
 };
 
 struct address_space {
-	struct xarray i_pages;		/* index -> folio */
-	spinlock_t i_private_lock;	/* buffer rings; the lookup/migration handshake */
+	struct xarray i_pages;		/* index -> folio [i_pages.xa_lock; RCU to read] */
+	spinlock_t i_private_lock;	/* buffer rings; the lookup/migration handshake [lock] */
 	_Atomic unsigned long nrpages;	/* [atomic] pages (not folios) in the cache */
 	struct block_device *host;	/* [const] */
 	unsigned int blkbits;		/* [const] log2 of the buffer size */
@@ -281,12 +293,16 @@ struct address_space {
 
 	/* memory limit: clean unreferenced folios above the limit are evicted */
 	size_t limit_bytes;		/* [const] 0 = unlimited (cache_size=) */
-	spinlock_t lru_lock;		/* protects lru */
+	spinlock_t lru_lock;		/* protects lru; nests inside xa_lock [lock] */
 	struct list_head lru;		/* folios in insertion/access order [lru_lock] */
-	_Atomic unsigned long nr_dirty;	/* [atomic] dirty buffers (writeback pressure) */
+	_Atomic unsigned long nr_dirty;	/* dirty buffers, a writeback-pressure hint (approximate:
+					 * resynchronised when nothing is tagged dirty) [atomic] */
 
 	/* statistics [atomic] */
 	_Atomic uint64_t stat_lookups, stat_lru_hits, stat_evictions, stat_grow;
+
+	/* mm-internal state: writeback thread, write error, etc. (migrate_sim/mm_internal.h) */
+	struct mapping_private *priv;	/* [const between address_space_init and _destroy] */
 };
 
 static inline size_t mapping_folio_size(const struct address_space *m)
@@ -373,9 +389,9 @@ void clean_bdev_aliases(struct block_device *bdev, sector_t block, sector_t len)
 /* ------------------------------------------------------------- quarantine */
 
 struct mm_poison_report {
-	uint64_t pfn, generation;
-	size_t offset;		/* first non-poison byte found */
-	unsigned char byte;
+	uint64_t pfn, generation;	/* the freed folio [value] */
+	size_t offset;		/* first non-poison byte found [value] */
+	unsigned char byte;	/* what was there [value] */
 };
 /* Number of folios freed but not yet released; poison violations seen so far. */
 unsigned long quarantine_count(void);

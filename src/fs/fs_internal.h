@@ -63,7 +63,7 @@ struct jfs {
 	struct jfs_inode *itable[JFS_INODE_HASH];	/* [fs_lock] */
 
 	/* end-of-op sync (op.c) */
-	unsigned char *dirty_groups;		/* bitmap, one bit per group [fs_lock] */
+	unsigned char *dirty_groups;		/* one byte of JFS_GD_* flags per group [fs_lock] */
 	struct ext2_super_block sb_snap;	/* superblock at op start [fs_lock] */
 	void *gd_snap;				/* group descriptors at op start [fs_lock] */
 	size_t gd_bytes;			/* [const] */
@@ -71,7 +71,32 @@ struct jfs {
 	int op_credits;				/* credits declared for it [fs_lock] */
 
 	_Atomic uint64_t nr_ops;		/* [atomic] */
+
+	/* added by the core (super.c, io_manager.c, op.c, inode.c) */
+	uint64_t s_bitmap_maxbytes;		/* [const] ext4_max_bitmap_size(): non-extent files */
+	bool in_op;				/* between jfs_op_begin and jfs_op_end [fs_lock] */
+	bool mount_phase;			/* writes outside an op are legal (mount/unmount) [fs_lock] */
+	bool mounted_rw;			/* the mount-time superblock update was written [fs_lock] */
+	bool had_errors;			/* an op failed inside libext2fs: ERROR_FS at unmount [fs_lock] */
+	uint16_t saved_state;			/* s_state found at mount, restored at unmount [fs_lock] */
+	blk64_t *op_blocks;			/* distinct blocks dirtied by this op [fs_lock] */
+	unsigned int op_nblocks, op_blocks_cap;	/* [fs_lock] */
+	uint64_t credit_overruns;		/* ops that dirtied more blocks than declared [fs_lock] */
+	uint64_t meta_blocks_written;		/* libext2fs writes into the cache (blocks) [fs_lock] */
 };
+
+/* fs->dirty_groups flags: what of group g the end-of-op sync must write. */
+#define JFS_GD_BLOCK_BITMAP	0x1
+#define JFS_GD_INODE_BITMAP	0x2
+#define JFS_GD_DESC		0x4
+
+/* The one io_manager ("jbdlab"), io_manager.c. */
+extern io_manager jfs_io_manager;
+
+/* Block units per operation for unbounded work (truncate, punch, fallocate,
+ * long writes): each chunk runs in its own op, as the kernel restarts its
+ * handles (ext4_ext_truncate_extend_restart, ext4_alloc_file_blocks). */
+#define JFS_CHUNK_BLOCKS	256
 
 /* The thread-local context the io_manager uses to find its filesystem and
  * the current operation (the analogue of journal_current_handle()). */
@@ -89,6 +114,19 @@ int jfs_op_end(struct jfs *fs, int err);
 int jfs_credits_data(struct jfs *fs);		/* EXT4_DATA_TRANS_BLOCKS */
 int jfs_credits_new_inode(struct jfs *fs);	/* create/mkdir/symlink */
 int jfs_credits_writepage(struct jfs *fs);	/* ext4_writepage_trans_blocks */
+/* ext4_meta_trans_blocks(inode, lblocks, pextents) for the fs geometry. */
+int jfs_credits_meta(struct jfs *fs, int lblocks, int pextents);
+/* Commit the current op's metadata and start a new op with `credits` without
+ * dropping the fs lock (jbd2_journal_restart).  Caller holds the fs lock and
+ * is inside an op; returns 0 or -errno of the sync. */
+int __jfs_op_restart(struct jfs *fs, int credits);
+/* Write the changed superblock/GDT/bitmaps into the page cache (Option B);
+ * used by jfs_op_end and __jfs_op_restart.  Caller holds the fs lock. */
+int __jfs_sync_meta(struct jfs *fs);
+/* Install the block-alloc-stats hook that feeds fs->dirty_groups (super.c). */
+void jfs_install_alloc_hooks(struct jfs *fs);
+/* Record an errcode_t failure inside libext2fs (ERROR_FS at unmount). */
+int __jfs_fail(struct jfs *fs, errcode_t err);
 
 /* ---- errno.c ---- */
 int jfs_errno(errcode_t err);
@@ -104,6 +142,16 @@ int __jfs_inode_unlinked(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large
 int __jfs_inode_maybe_evict(struct jfs *fs, ext2_ino_t ino);
 int __jfs_orphan_add(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
 int __jfs_orphan_del(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
+/* open count +1 (jfs_open, jfs_create, jfs_opendir); caller holds the fs lock. */
+void __jfs_inode_open(struct jfs *fs, ext2_ino_t ino);
+/* open count -1 and maybe evict (jfs_release, jfs_releasedir); fs lock held. */
+int __jfs_inode_close(struct jfs *fs, ext2_ino_t ino);
+/* The final delete of an unlinked inode (ext4_evict_inode): may restart the op. */
+int __jfs_evict_inode(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
+/* Mount-time orphan list processing (ext4_orphan_cleanup); fs lock held, in an op. */
+int __jfs_orphan_cleanup(struct jfs *fs);
+/* Unmount: delete every orphan still referenced, free the inode table. */
+int __jfs_inode_release_all(struct jfs *fs);
 
 /* ---- attr.c ---- */
 #define JFS_MAY_EXEC	1
@@ -130,11 +178,21 @@ void jfs_inode_get_time(const struct ext2_inode_large *inode, int which, struct 
  * the page cache (ext4_truncate); sets i_size.  Caller writes the inode. */
 int __jfs_truncate(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode,
 		   uint64_t new_size);
-/* Free every block of an inode (evict). */
+/* Free every block of an inode (evict); may restart the op between chunks. */
 int __jfs_free_inode_blocks(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
+/* The size limit for this inode: s_maxbytes, or s_bitmap_maxbytes without extents. */
+uint64_t jfs_inode_maxbytes(const struct jfs *fs, const struct ext2_inode_large *inode);
+/* i_size of an inode (i_size | i_size_high << 32), and the setter that also
+ * sets RO_COMPAT_LARGE_FILE when needed (ext4_update_inode_size). */
+uint64_t jfs_i_size(const struct ext2_inode_large *inode);
+void __jfs_set_i_size(struct jfs *fs, struct ext2_inode_large *inode, uint64_t size);
 
 /* ---- namei.c ---- */
 /* ENAMETOOLONG for more than EXT2_NAME_LEN bytes, EINVAL for empty names. */
 int jfs_check_name(const char *name);
+/* ext4_has_free_clusters(): ENOSPC unless `need` blocks are available to
+ * this caller above the kernel's reserves (s_resv_clusters, r_blocks for
+ * non-root).  Used by namei.c and xattr.c before their first change. */
+int jfs_ns_can_allocate(struct jfs *fs, const struct jfs_cred *c, uint64_t need);
 
 #endif /* JBDLAB_FS_INTERNAL_H */

@@ -1,1 +1,527 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * super.c - mount and unmount (ext4_fill_super / ext4_put_super).
+ *
+ * Mount validates before it trusts: the superblock is read raw from the
+ * device (blk_rw_sync at byte 1024) and checked -- magic, block size, the
+ * size the image must have, group geometry, feature bits -- before
+ * libext2fs sees it, because ext2fs_open2 accepts features we cannot
+ * maintain (libext2fs.md §3.6 step 2) and gives generic messages.  Then the
+ * bdev page cache is built at the fs block size, ext2fs_open2 runs over our
+ * io_manager, ext2fs_check_desc() refuses corrupted group descriptors, and
+ * the bitmaps are loaded.  Any failure returns -errno with a one-line
+ * "jbdlab: IMAGE: reason" and leaves the image untouched: nothing is dirtied
+ * before the last check, and the cache is torn down without writeback.
+ *
+ * An image whose journal needs recovery is refused (the journal issue will
+ * replay it); it is never mounted stale and never written.
+ *
+ * Superblock state.  There is no journal writer yet, so a RW mount follows
+ * fuse2fs: EXT2_VALID_FS is cleared while mounted (an unclean stop leaves the
+ * fs marked for e2fsck), s_mnt_count++ and s_mtime are written and made
+ * durable before any other change; unmount restores the state found at
+ * mount (plus EXT2_ERROR_FS if an op failed inside libext2fs) and s_wtime.
+ * TODO(journal issue): switch to the kernel's semantics -- leave s_state
+ * alone, set needs_recovery before the first commit (§3.6).
+ *
+ * Unmount never calls ext2fs_close2 (it would rewrite the superblock outside
+ * an op, §3.6): it deletes the orphans whose last reference never came, runs
+ * a final op, sync_blockdev()s, and ext2fs_free()s.
+ *
+ * Locking rules: jfs_mount runs single-threaded on a struct nobody else can
+ * see yet; it still takes fs_lock around libext2fs calls because the
+ * io_manager asserts it.  jfs_unmount requires that no other op runs or can
+ * start (the FUSE session has ended); it takes fs_lock for its final op.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+#include <pthread.h>
+#include <time.h>
+#include <ext2fs/ext2_err.h>
+#include "fs_internal.h"
+
+#define JFS_DEFAULT_CACHE	(256UL << 20)
+#define JFS_DEFAULT_WB_MS	5000
+
+/* Features this driver maintains on a RW mount. */
+#define JFS_INCOMPAT_SUPP	(EXT2_FEATURE_INCOMPAT_FILETYPE | EXT3_FEATURE_INCOMPAT_RECOVER | \
+				 EXT2_FEATURE_INCOMPAT_META_BG | EXT3_FEATURE_INCOMPAT_EXTENTS | \
+				 EXT4_FEATURE_INCOMPAT_64BIT | EXT4_FEATURE_INCOMPAT_FLEX_BG | \
+				 EXT4_FEATURE_INCOMPAT_CSUM_SEED | EXT4_FEATURE_INCOMPAT_LARGEDIR)
+/* Known incompat features we refuse outright (even read-only). */
+#define JFS_INCOMPAT_REFUSED	(EXT2_FEATURE_INCOMPAT_COMPRESSION | EXT3_FEATURE_INCOMPAT_JOURNAL_DEV | \
+				 EXT4_FEATURE_INCOMPAT_MMP | EXT4_FEATURE_INCOMPAT_EA_INODE | \
+				 EXT4_FEATURE_INCOMPAT_DIRDATA | EXT4_FEATURE_INCOMPAT_INLINE_DATA | \
+				 EXT4_FEATURE_INCOMPAT_ENCRYPT | EXT4_FEATURE_INCOMPAT_CASEFOLD)
+#define JFS_RO_COMPAT_SUPP	(EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER | EXT2_FEATURE_RO_COMPAT_LARGE_FILE | \
+				 EXT4_FEATURE_RO_COMPAT_HUGE_FILE | EXT4_FEATURE_RO_COMPAT_GDT_CSUM | \
+				 EXT4_FEATURE_RO_COMPAT_DIR_NLINK | EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE | \
+				 EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)
+
+static const struct { uint32_t bit; const char *name; } incompat_names[] = {
+	{ EXT2_FEATURE_INCOMPAT_COMPRESSION, "compression" },
+	{ EXT3_FEATURE_INCOMPAT_JOURNAL_DEV, "journal_dev" },
+	{ EXT4_FEATURE_INCOMPAT_MMP, "mmp" },
+	{ EXT4_FEATURE_INCOMPAT_EA_INODE, "ea_inode" },
+	{ EXT4_FEATURE_INCOMPAT_DIRDATA, "dirdata" },
+	{ EXT4_FEATURE_INCOMPAT_INLINE_DATA, "inline_data" },
+	{ EXT4_FEATURE_INCOMPAT_ENCRYPT, "encrypt" },
+	{ EXT4_FEATURE_INCOMPAT_CASEFOLD, "casefold" },
+}, ro_compat_names[] = {
+	{ EXT4_FEATURE_RO_COMPAT_HAS_SNAPSHOT, "snapshot" },
+	{ EXT4_FEATURE_RO_COMPAT_QUOTA, "quota" },
+	{ EXT4_FEATURE_RO_COMPAT_BIGALLOC, "bigalloc" },
+	{ EXT4_FEATURE_RO_COMPAT_REPLICA, "replica" },
+	{ EXT4_FEATURE_RO_COMPAT_READONLY, "readonly" },
+	{ EXT4_FEATURE_RO_COMPAT_PROJECT, "project" },
+	{ EXT4_FEATURE_RO_COMPAT_SHARED_BLOCKS, "shared_blocks" },
+	{ EXT4_FEATURE_RO_COMPAT_VERITY, "verity" },
+	{ EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT, "orphan_present" },
+};
+
+__printf(4, 5)
+static int mount_fail(char *errbuf, size_t errlen, int err, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	if (errbuf && errlen) {
+		va_start(ap, fmt);
+		n = 0;
+		vsnprintf(errbuf + n, errlen - n, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+static void feature_list(char *out, size_t len, uint32_t bits,
+			 const __typeof__(incompat_names[0]) *names, size_t nnames)
+{
+	size_t used = 0;
+
+	out[0] = 0;
+	for (size_t i = 0; i < nnames; i++)
+		if (bits & names[i].bit)
+			used += snprintf(out + used, used < len ? len - used : 0, "%s%s",
+					 used ? "," : "", names[i].name);
+}
+
+/* ext4_max_size(): the largest file with extents (fs/ext4/super.c). */
+static uint64_t ext4_max_size(unsigned int blkbits, bool huge_files)
+{
+	int64_t upper_limit = LLONG_MAX;	/* MAX_LFS_FILESIZE on 64-bit */
+	int64_t res;
+
+	if (!huge_files) {
+		/* i_blocks is 32 bits of 512-byte sectors */
+		upper_limit = (1LL << 32) - 1;
+		upper_limit >>= (blkbits - 9);
+		upper_limit <<= blkbits;
+	}
+	/* ee_block is 32 bits; one block less so ee_len can reach the end */
+	res = (1LL << 32) - 1;
+	res <<= blkbits;
+	if (res > upper_limit)
+		res = upper_limit;
+	return res;
+}
+
+/* ext4_max_bitmap_size(): the largest dense block-mapped file. */
+static uint64_t ext4_max_bitmap_size(unsigned int bits, bool huge_files)
+{
+	uint64_t ppb = 1ULL << (bits - 2);
+	int64_t upper_limit, res = EXT2_NDIR_BLOCKS, meta_blocks;
+
+	if (!huge_files) {
+		upper_limit = (1LL << 32) - 1;
+		upper_limit >>= (bits - 9);
+	} else {
+		upper_limit = (1LL << 48) - 1;
+	}
+	res += ppb;
+	res += ppb * ppb;
+	res += ppb * ppb * ppb;
+	meta_blocks = 1;
+	meta_blocks += 1 + ppb;
+	meta_blocks += 1 + ppb + ppb * ppb;
+	if (res + meta_blocks <= upper_limit)
+		goto check_lfs;
+
+	res = upper_limit;
+	upper_limit -= EXT2_NDIR_BLOCKS;
+	meta_blocks = 1;
+	upper_limit -= ppb;
+	if (upper_limit < (int64_t)(ppb * ppb)) {
+		meta_blocks += 1 + DIV_ROUND_UP(upper_limit, (int64_t)ppb);
+		res -= meta_blocks;
+		goto check_lfs;
+	}
+	meta_blocks += 1 + ppb;
+	upper_limit -= ppb * ppb;
+	meta_blocks += 1 + DIV_ROUND_UP(upper_limit, (int64_t)ppb) +
+		       DIV_ROUND_UP(upper_limit, (int64_t)(ppb * ppb));
+	res -= meta_blocks;
+check_lfs:
+	if (res > (LLONG_MAX >> bits))
+		return LLONG_MAX;
+	return (uint64_t)res << bits;
+}
+
+/*
+ * The raw checks (ext4_fill_super's geometry checks, plus the feature
+ * policy).  Returns 0 or -errno with the reason in errbuf.
+ */
+static int check_raw_super(struct jfs *fs, const struct ext2_super_block *sb, bool ro,
+			   char *errbuf, size_t errlen)
+{
+	const char *img = fs->image;
+	uint64_t bs, blocks, need, groups;
+	uint32_t incompat = sb->s_feature_incompat, ro_compat = sb->s_feature_ro_compat;
+	uint32_t unknown;
+	char names[256];
+
+	if (sb->s_magic != EXT2_SUPER_MAGIC)
+		return mount_fail(errbuf, errlen, -EINVAL,
+				  "jbdlab: %s: not an ext2/3/4 filesystem (bad superblock magic 0x%04x)",
+				  img, sb->s_magic);
+	if (sb->s_rev_level > EXT2_DYNAMIC_REV)
+		return mount_fail(errbuf, errlen, -EINVAL,
+				  "jbdlab: %s: unsupported revision level %u", img, sb->s_rev_level);
+	if (sb->s_log_block_size > 6)
+		return mount_fail(errbuf, errlen, -EINVAL,
+				  "jbdlab: %s: invalid block size 2^(10+%u) (at most 64 KiB)",
+				  img, sb->s_log_block_size);
+	bs = 1024ULL << sb->s_log_block_size;
+	blocks = sb->s_blocks_count;
+	if (incompat & EXT4_FEATURE_INCOMPAT_64BIT)
+		blocks |= (uint64_t)sb->s_blocks_count_hi << 32;
+	if (!blocks)
+		return mount_fail(errbuf, errlen, -EINVAL, "jbdlab: %s: zero blocks count", img);
+	need = blocks * bs;
+	if (need / bs != blocks || need > fs->bdev->size)
+		return mount_fail(errbuf, errlen, -EINVAL,
+				  "jbdlab: %s: image is truncated: %llu blocks of %llu bytes need %llu bytes, the image has %llu",
+				  img, (unsigned long long)blocks, (unsigned long long)bs,
+				  (unsigned long long)need, (unsigned long long)fs->bdev->size);
+	if (sb->s_first_data_block >= blocks ||
+	    (bs == 1024 && sb->s_first_data_block != 1 &&
+	     !(ro_compat & EXT4_FEATURE_RO_COMPAT_BIGALLOC)) ||
+	    (bs > 1024 && sb->s_first_data_block != 0))
+		return mount_fail(errbuf, errlen, -EINVAL,
+				  "jbdlab: %s: bad geometry: first data block %u with %llu-byte blocks",
+				  img, sb->s_first_data_block, (unsigned long long)bs);
+	if (sb->s_blocks_per_group < 8 || sb->s_blocks_per_group > bs * 8 * 16 ||
+	    (!(ro_compat & EXT4_FEATURE_RO_COMPAT_BIGALLOC) &&
+	     (sb->s_blocks_per_group > bs * 8 || sb->s_clusters_per_group != sb->s_blocks_per_group)))
+		return mount_fail(errbuf, errlen, -EINVAL,
+				  "jbdlab: %s: bad geometry: %u blocks per group", img,
+				  sb->s_blocks_per_group);
+	if (sb->s_inodes_per_group < 1 || sb->s_inodes_per_group > bs * 8)
+		return mount_fail(errbuf, errlen, -EINVAL,
+				  "jbdlab: %s: bad geometry: %u inodes per group", img,
+				  sb->s_inodes_per_group);
+	if (sb->s_rev_level >= EXT2_DYNAMIC_REV &&
+	    (sb->s_inode_size < EXT2_GOOD_OLD_INODE_SIZE || sb->s_inode_size > bs ||
+	     (sb->s_inode_size & (sb->s_inode_size - 1))))
+		return mount_fail(errbuf, errlen, -EINVAL,
+				  "jbdlab: %s: bad inode size %u", img, sb->s_inode_size);
+	groups = DIV_ROUND_UP(blocks - sb->s_first_data_block, (uint64_t)sb->s_blocks_per_group);
+	if ((uint64_t)sb->s_inodes_per_group * groups != sb->s_inodes_count)
+		return mount_fail(errbuf, errlen, -EINVAL,
+				  "jbdlab: %s: bad geometry: inodes count %u != %u groups x %u inodes",
+				  img, sb->s_inodes_count, (unsigned int)groups, sb->s_inodes_per_group);
+
+	unknown = incompat & ~(JFS_INCOMPAT_SUPP | JFS_INCOMPAT_REFUSED);
+	if (unknown)
+		return mount_fail(errbuf, errlen, -EINVAL,
+				  "jbdlab: %s: unsupported incompat features 0x%x", img, unknown);
+	if (incompat & JFS_INCOMPAT_REFUSED) {
+		feature_list(names, sizeof(names), incompat & JFS_INCOMPAT_REFUSED,
+			     incompat_names, ARRAY_SIZE(incompat_names));
+		return mount_fail(errbuf, errlen, -EOPNOTSUPP,
+				  "jbdlab: %s: unsupported incompat features 0x%x (%s)", img,
+				  incompat & JFS_INCOMPAT_REFUSED, names);
+	}
+	if (incompat & EXT3_FEATURE_INCOMPAT_RECOVER)
+		return mount_fail(errbuf, errlen, -EOPNOTSUPP,
+				  "jbdlab: %s: journal needs recovery; not supported yet \xe2\x80\x94 run e2fsck -E journal_only",
+				  img);
+	if (!ro && (ro_compat & ~JFS_RO_COMPAT_SUPP)) {
+		uint32_t bad = ro_compat & ~JFS_RO_COMPAT_SUPP;
+
+		feature_list(names, sizeof(names), bad, ro_compat_names, ARRAY_SIZE(ro_compat_names));
+		return mount_fail(errbuf, errlen, -EROFS,
+				  "jbdlab: %s: ro_compat features 0x%x (%s) cannot be maintained; mount read-only",
+				  img, bad, names[0] ? names : "unknown");
+	}
+	return 0;
+}
+
+static pthread_once_t err_table_once = PTHREAD_ONCE_INIT;
+
+static void init_err_table(void)
+{
+	initialize_ext2_error_table();
+}
+
+static void fs_free(struct jfs *fs)
+{
+	free(fs->dirty_groups);
+	free(fs->gd_snap);
+	free(fs->op_blocks);
+	free(fs);
+}
+
+int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **out,
+	      char *errbuf, size_t errlen)
+{
+	struct jfs_mount_opts defaults = { 0 };
+	struct blockdev_opts bopts = { 0 };
+	struct ext2_super_block raw;
+	struct jfs *fs;
+	ext2_filsys e2fs = NULL;
+	unsigned int blkbits, order;
+	errcode_t err;
+	int ret;
+
+	if (errbuf && errlen)
+		errbuf[0] = 0;
+	pthread_once(&err_table_once, init_err_table);
+	if (!o)
+		o = &defaults;
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return mount_fail(errbuf, errlen, -ENOMEM, "jbdlab: %s: out of memory", image);
+	fs->magic = JFS_MAGIC;
+	mutex_init(&fs->fs_lock);
+	fs->opts = *o;
+	if (!fs->opts.cache_size)
+		fs->opts.cache_size = JFS_DEFAULT_CACHE;
+	if (!fs->opts.dirty_writeback_ms)
+		fs->opts.dirty_writeback_ms = JFS_DEFAULT_WB_MS;
+	fs->ro = o->ro;
+	snprintf(fs->image, sizeof(fs->image), "%s", image);
+
+	bopts.read_only = fs->ro;
+	bopts.write_log = o->write_log;
+	bopts.dma_delay_us = o->dma_delay_us;
+	bopts.seed = o->seed;
+	ret = blockdev_open(image, &bopts, &fs->bdev);
+	if (ret) {
+		mount_fail(errbuf, errlen, ret, "jbdlab: %s: cannot open: %s", image, strerror(-ret));
+		goto out_free;
+	}
+	if (fs->bdev->size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) {
+		ret = mount_fail(errbuf, errlen, -EINVAL,
+				 "jbdlab: %s: image is truncated: %llu bytes, no room for a superblock",
+				 image, (unsigned long long)fs->bdev->size);
+		goto out_close;
+	}
+	ret = blk_rw_sync(fs->bdev, REQ_OP_READ, SUPERBLOCK_OFFSET, &raw, sizeof(raw));
+	if (ret) {
+		mount_fail(errbuf, errlen, ret, "jbdlab: %s: cannot read the superblock: %s",
+			   image, strerror(-ret));
+		goto out_close;
+	}
+	ret = check_raw_super(fs, &raw, fs->ro, errbuf, errlen);
+	if (ret)
+		goto out_close;
+
+	blkbits = 10 + raw.s_log_block_size;
+	fs->blocksize = 1U << blkbits;
+	order = o->folio_order;
+	if (blkbits > PAGE_SHIFT + order)
+		order = blkbits - PAGE_SHIFT;	/* a buffer never spans folios */
+	ret = address_space_init(&fs->mapping, fs->bdev, fs->bdev->size, blkbits, order,
+				 fs->opts.cache_size);
+	if (ret) {
+		mount_fail(errbuf, errlen, ret, "jbdlab: %s: cannot build the page cache: %s",
+			   image, strerror(-ret));
+		goto out_close;
+	}
+	fs->bdev->bd_mapping = &fs->mapping;
+
+	mutex_lock(&fs->fs_lock);
+	fs->mount_phase = true;
+	current_jfs = fs;
+	err = ext2fs_open2(image, NULL, EXT2_FLAG_64BITS | (fs->ro ? 0 : EXT2_FLAG_RW),
+			   0, 0, jfs_io_manager, &e2fs);
+	if (err) {
+		ret = mount_fail(errbuf, errlen, jfs_errno(err) == -EIO ? -EIO : -EUCLEAN,
+				 "jbdlab: %s: libext2fs cannot open it: %s", image, error_message(err));
+		e2fs = NULL;
+		goto out_unlock;
+	}
+	e2fs->priv_data = fs;
+	fs->e2fs = e2fs;
+	err = ext2fs_check_desc(e2fs);
+	if (err) {
+		ret = mount_fail(errbuf, errlen, -EUCLEAN,
+				 "jbdlab: %s: corrupted group descriptors: %s", image, error_message(err));
+		goto out_unlock;
+	}
+	err = ext2fs_read_bitmaps(e2fs);
+	if (err) {
+		ret = mount_fail(errbuf, errlen, jfs_errno(err) == -EIO ? -EIO : -EUCLEAN,
+				 "jbdlab: %s: cannot read the bitmaps: %s", image, error_message(err));
+		goto out_unlock;
+	}
+	fs->s_maxbytes = ext4_max_size(blkbits, ext2fs_has_feature_huge_file(e2fs->super));
+	fs->s_bitmap_maxbytes = ext4_max_bitmap_size(blkbits, ext2fs_has_feature_huge_file(e2fs->super));
+	fs->gd_bytes = (size_t)e2fs->desc_blocks * fs->blocksize;
+	fs->gd_snap = malloc(fs->gd_bytes);
+	fs->dirty_groups = calloc(e2fs->group_desc_count, 1);
+	if (!fs->gd_snap || !fs->dirty_groups) {
+		ret = mount_fail(errbuf, errlen, -ENOMEM, "jbdlab: %s: out of memory", image);
+		goto out_unlock;
+	}
+	jfs_install_alloc_hooks(fs);
+	fs->saved_state = e2fs->super->s_state;
+	if (e2fs->super->s_state & EXT2_ERROR_FS)
+		fprintf(stderr, "jbdlab: %s: warning: mounting fs with errors, running e2fsck is recommended\n",
+			image);
+	else if (!(e2fs->super->s_state & EXT2_VALID_FS))
+		fprintf(stderr, "jbdlab: %s: warning: mounting unchecked fs, running e2fsck is recommended\n",
+			image);
+	current_jfs = NULL;
+	mutex_unlock(&fs->fs_lock);
+
+	if (!fs->ro) {
+		/*
+		 * fuse2fs semantics until the journal issue: the image is "not
+		 * clean" while mounted.  Written and made durable before any
+		 * other change.
+		 */
+		ret = jfs_op_begin(fs, "mount", 1);
+		if (ret)
+			goto out_e2fs;
+		e2fs->super->s_state &= ~EXT2_VALID_FS;
+		e2fs->super->s_mnt_count++;
+		e2fs->super->s_mtime = time(NULL);
+		ret = jfs_op_end(fs, 0);
+		if (!ret)
+			ret = sync_blockdev(fs->bdev);
+		if (ret) {
+			mount_fail(errbuf, errlen, ret, "jbdlab: %s: cannot write the superblock: %s",
+				   image, strerror(-ret));
+			goto out_e2fs;
+		}
+		fs->mounted_rw = true;
+
+		if (!(fs->saved_state & EXT2_ERROR_FS) && e2fs->super->s_last_orphan) {
+			ret = jfs_op_begin(fs, "orphan_cleanup", jfs_credits_data(fs));
+			if (!ret)
+				ret = jfs_op_end(fs, __jfs_orphan_cleanup(fs));
+			if (ret)
+				fprintf(stderr, "jbdlab: %s: warning: orphan cleanup failed: %s\n",
+					image, strerror(-ret));
+		} else if (e2fs->super->s_last_orphan) {
+			fprintf(stderr, "jbdlab: %s: warning: errors on the fs, skipping orphan cleanup\n",
+				image);
+		}
+	}
+	mutex_lock(&fs->fs_lock);
+	fs->mount_phase = false;
+	mutex_unlock(&fs->fs_lock);
+
+	ret = writeback_start(&fs->mapping, fs->opts.dirty_writeback_ms);
+	if (ret) {
+		/* Everything written so far is durable; the mount cannot run. */
+		mount_fail(errbuf, errlen, ret, "jbdlab: %s: cannot start writeback: %s",
+			   image, strerror(-ret));
+		goto out_e2fs;
+	}
+	*out = fs;
+	return 0;
+
+out_e2fs:
+	/* Failure after the first write: write back what is there and close. */
+	mutex_lock(&fs->fs_lock);
+	sync_blockdev(fs->bdev);
+	ext2fs_free(fs->e2fs);
+	fs->e2fs = NULL;
+	mutex_unlock(&fs->fs_lock);
+	goto out_destroy;
+out_unlock:
+	/* Nothing was written: drop the cache without writeback. */
+	if (e2fs)
+		ext2fs_free(e2fs);
+	fs->e2fs = NULL;
+	current_jfs = NULL;
+	mutex_unlock(&fs->fs_lock);
+out_destroy:
+	invalidate_bh_lrus();
+	address_space_destroy(&fs->mapping);
+out_close:
+	blockdev_close(fs->bdev);
+out_free:
+	fs_free(fs);
+	return ret;
+}
+
+int jfs_unmount(struct jfs *fs)
+{
+	ext2_filsys e2fs;
+	int ret, err;
+
+	if (!fs || fs->magic != JFS_MAGIC)
+		return -EINVAL;
+	e2fs = fs->e2fs;
+
+	/* Orphans whose last forget/release never came (ext4_put_super has none
+	 * left: the VFS evicted them; FUSE may not send the last forgets). */
+	if (!fs->ro) {
+		ret = jfs_op_begin(fs, "unmount", jfs_credits_data(fs));
+		if (!ret) {
+			err = __jfs_inode_release_all(fs);
+			if (fs->mounted_rw) {
+				e2fs->super->s_state = fs->saved_state;
+				if (fs->had_errors)
+					e2fs->super->s_state |= EXT2_ERROR_FS;
+				e2fs->super->s_wtime = time(NULL);
+			}
+			ret = jfs_op_end(fs, err);
+		}
+	} else {
+		ret = jfs_op_begin(fs, "unmount", 0);
+		if (!ret)
+			ret = jfs_op_end(fs, __jfs_inode_release_all(fs));
+	}
+
+	err = sync_blockdev(fs->bdev);
+	if (!ret)
+		ret = err;
+
+	mutex_lock(&fs->fs_lock);
+	fs->mount_phase = true;
+	current_jfs = fs;
+	ext2fs_free(e2fs);
+	fs->e2fs = NULL;
+	current_jfs = NULL;
+	mutex_unlock(&fs->fs_lock);
+
+	writeback_stop(&fs->mapping);
+	invalidate_bh_lrus();
+	address_space_destroy(&fs->mapping);
+	blockdev_close(fs->bdev);
+	fs->magic = 0;
+	fs_free(fs);
+	return ret;
+}
+
+void jfs_get_stats(struct jfs *fs, struct jfs_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (!fs || fs->magic != JFS_MAGIC)
+		return;
+	st->ops = atomic_load(&fs->nr_ops);
+	st->cache_bytes = atomic_load(&fs->mapping.nrpages) * PAGE_SIZE;
+	st->cache_limit = fs->mapping.limit_bytes;
+	st->evictions = atomic_load(&fs->mapping.stat_evictions);
+	st->dev_reads = atomic_load(&fs->bdev->stat_reads);
+	st->dev_writes = atomic_load(&fs->bdev->stat_writes);
+	st->dev_flushes = atomic_load(&fs->bdev->stat_flushes);
+	st->bytes_written = atomic_load(&fs->bdev->stat_bytes_written);
+}

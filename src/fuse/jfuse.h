@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * jfuse.h - internals of the FUSE adapter (src/fuse/): the per-mount state
+ * every low-level op reaches through fuse_req_userdata(), the parsed
+ * command line of `jbdlab mount`, and the logging used once the daemon has
+ * lost its terminal.
+ *
+ * Lifetime: a struct jfuse lives from just after jfs_mount() until after
+ * fuse_session_destroy(); no op can run outside that window, so ops never
+ * check m->fs for NULL.
+ */
+#ifndef JBDLAB_JFUSE_H
+#define JBDLAB_JFUSE_H
+
+#include <fuse_lowlevel.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fs.h"
+
+/* ext4's root directory (EXT2_ROOT_INO); FUSE calls it FUSE_ROOT_ID (1). */
+#define JFUSE_EXT4_ROOT_INO	2
+
+struct jfuse {
+	struct jfs *fs;			/* [const] */
+	struct fuse_session *se;	/* [const after fuse_session_new] */
+	double entry_timeout;		/* [const] */
+	double attr_timeout;		/* [const] */
+	bool default_permissions;	/* [const] the kernel checks permissions */
+	bool fakeroot;			/* [const] the fs treats every caller as root */
+	bool ro;			/* [const] */
+	/*
+	 * Lookups of the root we handed to the kernel (a LOOKUP of ".." or a
+	 * READDIRPLUS entry can name it).  The kernel's own reference from
+	 * mount time was never counted by the fs, so forgets of nodeid 1 are
+	 * passed down only up to this number.  [atomic]
+	 */
+	_Atomic uint64_t root_lookups;
+	bool destroyed;			/* [owner: session thread] destroy() ran */
+};
+
+extern const struct fuse_lowlevel_ops jfuse_ops;
+
+/* The command line of `jbdlab mount`, see mount_opts.c. */
+struct jfuse_opts {
+	const char *image;		/* as given */
+	const char *mountpoint;		/* as given */
+	bool foreground;		/* -f (or -d) */
+	bool debug;			/* -d: libfuse traces every request */
+	bool single_thread;		/* -s */
+	bool show_help, show_version;
+	bool nosubtype;			/* mount as plain "fuse" (the mount helper) */
+	bool allow_other;
+	const char *fsname;		/* NULL: realpath of the image */
+	const char *subtype;		/* NULL: "jbdlab" */
+	double entry_timeout, attr_timeout;
+	unsigned int max_threads;	/* 0: libfuse's default */
+	const char *stats_path;		/* stats=PATH: jfs_get_stats at unmount */
+	char *kernel_flags;		/* VFS flags for libfuse (nosuid, noexec...), fuse_opt list */
+	struct jfs_mount_opts fs;
+
+	char **allocs;			/* strings the option values point into */
+	size_t nr_allocs;
+};
+
+/* Parse argv (argv[0] = "mount"); 0, or -1 after printing why. */
+int jfuse_parse_args(int argc, char **argv, struct jfuse_opts *o);
+void jfuse_opts_free(struct jfuse_opts *o);
+void jfuse_usage(FILE *f);
+
+/* Logging: stderr while we have a terminal, syslog once daemonized. */
+void jfuse_log_to_syslog(void);
+__attribute__((format(printf, 1, 2)))
+void jfuse_err(const char *fmt, ...);
+
+#endif /* JBDLAB_JFUSE_H */

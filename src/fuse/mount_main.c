@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mount_main.c - `jbdlab mount`: bring an image up behind a FUSE session and
+ * run the request loop until the mount goes away.
+ *
+ * Start-up without -f:
+ *
+ *   parent                               child
+ *   ------                               -----
+ *   parse options (errors: exit 1)
+ *   fork()  ---------------------------> setsid()
+ *   read(status pipe) ...                lock the image
+ *                                        jfs_mount()        (starts fs threads)
+ *                                        fuse_session_new() + _mount()
+ *                                        write(status pipe) = 0 or exit code
+ *   exit(status)                         stdio -> /dev/null, chdir("/")
+ *                                        request loop ... jfs_unmount(), exit
+ *
+ * We fork before jfs_mount() because fork() keeps only the calling thread:
+ * forking after the fs has started its commit/writeback/I-O threads would
+ * leave a child with an fs whose threads do not exist.  Errors before the
+ * mount is up are printed by the child while it still shares the parent's
+ * stderr, and the parent exits with the child's status, so `jbdlab mount`
+ * fails exactly when the mount did not happen.
+ *
+ * The image is locked (an OFD write lock on one byte far beyond any real
+ * data) for the daemon's whole life.  umount(8) returns before the daemon
+ * has written everything home, and fstests unmounts and remounts at once:
+ * the new mount must wait for the old daemon to finish, not read a
+ * half-written image.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli/jbdlab_version.h"
+#include "fuse/jfuse.h"
+
+#define PFX "jbdlab mount: "
+
+/* offset of the lock byte: far beyond any image, so it never meets a
+ * whole-range lock that the device layer might take on real data */
+#define JFUSE_LOCK_OFFSET	((off_t)1 << 62)
+#define JFUSE_LOCK_WAIT_MS	30000
+
+static bool log_syslog;
+
+void jfuse_log_to_syslog(void)
+{
+	openlog("jbdlab", LOG_PID, LOG_DAEMON);
+	log_syslog = true;
+}
+
+void jfuse_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (log_syslog) {
+		vsyslog(LOG_ERR, fmt, ap);
+	} else {
+		fputs(PFX, stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+	}
+	va_end(ap);
+}
+
+/*
+ * A path as seen from "/": the daemon changes directory after mounting,
+ * and libfuse unmounts by the path it was given.  Returns a malloc'd copy.
+ */
+static char *absolute_path(const char *p)
+{
+	char *cwd, *out;
+
+	if (p[0] == '/')
+		return strdup(p);
+	cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return NULL;
+	if (asprintf(&out, "%s/%s", cwd, p) < 0)
+		out = NULL;
+	free(cwd);
+	return out;
+}
+
+static int lock_image(const char *image, bool ro)
+{
+	struct flock fl = {
+		.l_type = F_WRLCK,
+		.l_whence = SEEK_SET,
+		.l_start = JFUSE_LOCK_OFFSET,
+		.l_len = 1,
+	};
+	int waited = 0;
+	int fd;
+
+	fd = open(image, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0 && !ro && (errno == EACCES || errno == EROFS))
+		fd = open(image, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		jfuse_err("%s: %s", image, strerror(errno));
+		return -1;
+	}
+	/* a read-only fd can only take a read lock; it still excludes writers */
+	if ((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDONLY)
+		fl.l_type = F_RDLCK;
+
+	while (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		if (errno != EAGAIN && errno != EACCES) {
+			/* no OFD locks here (old kernel, odd fs): run unlocked */
+			if (errno == EINVAL || errno == ENOLCK)
+				return fd;
+			jfuse_err("%s: cannot lock: %s", image, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (waited >= JFUSE_LOCK_WAIT_MS) {
+			jfuse_err("%s is in use by another jbdlab mount (waited %d s)", image,
+				  JFUSE_LOCK_WAIT_MS / 1000);
+			close(fd);
+			return -1;
+		}
+		usleep(20 * 1000);
+		waited += 20;
+	}
+	return fd;
+}
+
+static void report(int fd, int status)
+{
+	unsigned char c = status;
+
+	if (fd < 0)
+		return;
+	while (write(fd, &c, 1) < 0 && errno == EINTR)
+		;
+	close(fd);
+}
+
+static int build_fuse_args(const struct jfuse_opts *o, const char *fsname, struct fuse_args *args)
+{
+	char *opts = NULL;
+	char *kv = NULL;
+	int err = 0;
+
+	if (fuse_opt_add_arg(args, "jbdlab"))
+		return -1;
+	if (o->debug && fuse_opt_add_arg(args, "-d"))
+		return -1;
+
+	if (asprintf(&kv, "fsname=%s", fsname) < 0)
+		return -1;
+	err |= fuse_opt_add_opt_escaped(&opts, kv);
+	free(kv);
+	if (!o->nosubtype) {
+		if (asprintf(&kv, "subtype=%s", o->subtype ? o->subtype : "jbdlab") < 0)
+			err = -1;
+		else
+			err |= fuse_opt_add_opt_escaped(&opts, kv);
+		free(kv);
+	}
+	if (o->allow_other)
+		err |= fuse_opt_add_opt(&opts, "allow_other");
+	if (o->fs.default_permissions)
+		err |= fuse_opt_add_opt(&opts, "default_permissions");
+	if (o->fs.ro)
+		err |= fuse_opt_add_opt(&opts, "ro");
+	if (o->kernel_flags)
+		err |= fuse_opt_add_opt(&opts, o->kernel_flags);
+	if (!err)
+		err |= fuse_opt_add_arg(args, "-o");
+	if (!err)
+		err |= fuse_opt_add_arg(args, opts);
+	free(opts);
+	return err ? -1 : 0;
+}
+
+static void write_stats(struct jfs *fs, const char *path)
+{
+	struct jfs_stats st;
+	FILE *f;
+
+	jfs_get_stats(fs, &st);
+	f = fopen(path, "we");
+	if (!f) {
+		jfuse_err("stats: %s: %s", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "ops=%llu cache_bytes=%llu cache_limit=%llu evictions=%llu dev_reads=%llu "
+		"dev_writes=%llu dev_flushes=%llu bytes_written=%llu\n",
+		(unsigned long long)st.ops, (unsigned long long)st.cache_bytes,
+		(unsigned long long)st.cache_limit, (unsigned long long)st.evictions,
+		(unsigned long long)st.dev_reads, (unsigned long long)st.dev_writes,
+		(unsigned long long)st.dev_flushes, (unsigned long long)st.bytes_written);
+	if (fclose(f))
+		jfuse_err("stats: %s: %s", path, strerror(errno));
+}
+
+static void detach_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	/* paths were made absolute before mounting; don't pin a directory */
+	if (chdir("/") < 0)
+		jfuse_err("chdir /: %s", strerror(errno));
+}
+
+/*
+ * Mount and serve.  @status_fd (or -1 in the foreground) receives 0 once the
+ * mount is up, or the exit code if it never comes up.  Returns the exit code.
+ */
+static int run(struct jfuse_opts *o, int status_fd)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *cfg;
+	struct jfuse m = { 0 };
+	char errbuf[256] = "";
+	char *image, *mnt, *fsname = NULL, *write_log = NULL, *stats = NULL;
+	sigset_t block, old;
+	int lock_fd = -1;
+	int ret = 1, err;
+	struct stat st;
+
+	image = absolute_path(o->image);
+	mnt = realpath(o->mountpoint, NULL);
+	if (!image) {
+		jfuse_err("%s: %s", o->image, strerror(errno));
+		goto out_free;
+	}
+	if (!mnt || stat(mnt, &st)) {
+		jfuse_err("mount point %s: %s", o->mountpoint, strerror(errno));
+		goto out_free;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		jfuse_err("mount point %s: %s", o->mountpoint, strerror(ENOTDIR));
+		goto out_free;
+	}
+	fsname = o->fsname ? strdup(o->fsname) : realpath(o->image, NULL);
+	if (!fsname)
+		fsname = strdup(image);
+	if (!fsname)
+		goto out_nomem;
+	if (o->fs.write_log) {
+		write_log = absolute_path(o->fs.write_log);
+		if (!write_log)
+			goto out_nomem;
+		o->fs.write_log = write_log;
+	}
+	if (o->stats_path) {
+		stats = absolute_path(o->stats_path);
+		if (!stats)
+			goto out_nomem;
+		o->stats_path = stats;
+	}
+	if (build_fuse_args(o, fsname, &args))
+		goto out_nomem;
+
+	lock_fd = lock_image(image, o->fs.ro);
+	if (lock_fd < 0)
+		goto out_free;
+
+	/*
+	 * The fs threads inherit our signal mask: keep SIGINT/SIGTERM/SIGHUP
+	 * blocked in them so the signal always lands on a libfuse thread and
+	 * wakes the request loop.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	err = jfs_mount(image, &o->fs, &m.fs, errbuf, sizeof(errbuf));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		const char *why = errbuf;
+
+		/* the fs's reason is the useful part; it may carry our prefix */
+		if (!strncmp(why, "jbdlab: ", 8))
+			why += 8;
+		jfuse_err("cannot mount %s: %s", o->image, *why ? why : strerror(-err));
+		goto out_unlock;
+	}
+	m.entry_timeout = o->entry_timeout;
+	m.attr_timeout = o->attr_timeout;
+	m.default_permissions = o->fs.default_permissions;
+	m.fakeroot = o->fs.fakeroot;
+	m.ro = o->fs.ro;
+
+	m.se = fuse_session_new(&args, &jfuse_ops, sizeof(jfuse_ops), &m);
+	if (!m.se) {
+		jfuse_err("cannot create the FUSE session");
+		goto out_unmount_fs;
+	}
+	if (fuse_set_signal_handlers(m.se)) {
+		jfuse_err("cannot install signal handlers");
+		goto out_destroy;
+	}
+	if (fuse_session_mount(m.se, mnt)) {
+		/* libfuse has said why (fusermount3 or mount(2)) */
+		jfuse_err("cannot mount on %s", o->mountpoint);
+		goto out_signals;
+	}
+
+	report(status_fd, 0);
+	status_fd = -1;
+	if (!o->foreground) {
+		jfuse_log_to_syslog();
+		detach_stdio();
+	}
+
+	if (o->single_thread) {
+		err = fuse_session_loop(m.se);
+	} else {
+		cfg = fuse_loop_cfg_create();
+		if (!cfg) {
+			jfuse_err("out of memory");
+			err = -ENOMEM;
+		} else {
+			fuse_loop_cfg_set_clone_fd(cfg, 0);
+			if (o->max_threads)
+				fuse_loop_cfg_set_max_threads(cfg, o->max_threads);
+			err = fuse_session_loop_mt(m.se, cfg);
+			fuse_loop_cfg_destroy(cfg);
+		}
+	}
+	/* a signal ends the loop with the (positive) signal number: normal */
+	if (err < 0)
+		jfuse_err("request loop: %s", strerror(-err));
+	ret = 0;
+
+	fuse_session_unmount(m.se);
+out_signals:
+	fuse_remove_signal_handlers(m.se);
+out_destroy:
+	fuse_session_destroy(m.se);
+out_unmount_fs:
+	if (ret == 0 && o->stats_path)
+		write_stats(m.fs, o->stats_path);
+	err = jfs_unmount(m.fs);
+	if (err) {
+		jfuse_err("unmounting %s: %s", o->image, strerror(-err));
+		ret = 1;
+	}
+out_unlock:
+	close(lock_fd);
+	goto out_free;
+out_nomem:
+	jfuse_err("out of memory");
+out_free:
+	if (status_fd >= 0)
+		report(status_fd, ret ? ret : 1);
+	fuse_opt_free_args(&args);
+	free(write_log);
+	free(stats);
+	free(fsname);
+	free(image);
+	free(mnt);
+	return ret;
+}
+
+static void print_version(void)
+{
+	printf("jbdlab %s\n", JBDLAB_VERSION);
+	printf("libfuse %s (FUSE_USE_VERSION %d)\n", fuse_pkgversion(), FUSE_USE_VERSION);
+}
+
+/* The parent's half of daemonizing: wait for the child's verdict. */
+static int wait_child_status(pid_t child, int fd)
+{
+	unsigned char c;
+	ssize_t n;
+	int ws;
+
+	do {
+		n = read(fd, &c, 1);
+	} while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n == 1)
+		return c;
+	/* the child died without a word: its exit status is all we have */
+	if (waitpid(child, &ws, 0) == child) {
+		if (WIFEXITED(ws) && WEXITSTATUS(ws))
+			return WEXITSTATUS(ws);
+		if (WIFSIGNALED(ws))
+			fprintf(stderr, PFX "the filesystem process died (signal %d)\n", WTERMSIG(ws));
+	}
+	return 1;
+}
+
+int jbdlab_mount_main(int argc, char **argv)
+{
+	struct jfuse_opts o;
+	int pipefd[2];
+	pid_t pid;
+	int ret;
+
+	if (jfuse_parse_args(argc, argv, &o)) {
+		jfuse_opts_free(&o);
+		return 1;
+	}
+	if (o.show_help || o.show_version) {
+		if (o.show_help)
+			jfuse_usage(stdout);
+		else
+			print_version();
+		jfuse_opts_free(&o);
+		return 0;
+	}
+
+	if (o.foreground) {
+		ret = run(&o, -1);
+		jfuse_opts_free(&o);
+		return ret;
+	}
+
+	fflush(NULL);
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		perror(PFX "pipe");
+		jfuse_opts_free(&o);
+		return 1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror(PFX "fork");
+		close(pipefd[0]);
+		close(pipefd[1]);
+		jfuse_opts_free(&o);
+		return 1;
+	}
+	if (pid > 0) {
+		close(pipefd[1]);
+		jfuse_opts_free(&o);
+		return wait_child_status(pid, pipefd[0]);
+	}
+
+	close(pipefd[0]);
+	/* leave the caller's session: its hangup must not end the mount */
+	setsid();
+	ret = run(&o, pipefd[1]);
+	jfuse_opts_free(&o);
+	return ret;
+}

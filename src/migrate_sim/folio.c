@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * folio.c - folio allocation, reference counting, the folio lock and the
+ * writeback bit (include/linux/page_ref.h, mm/filemap.c, mm/page_alloc.c).
+ *
+ * A folio's _refcount counts the page-cache slot (folio_nr_pages), the
+ * attached buffer ring (+1 while PG_private) and every temporary reference
+ * (lookups, isolation, the shrinker).  Two rules carry the whole lab:
+ *
+ *   - folio_try_get() fails on a count of 0, which is both "free" and
+ *     "frozen"; lockless page-cache readers rely on it (filemap_get_entry).
+ *   - folio_ref_freeze(expected) is a CAS expected -> 0: it fails if anyone
+ *     holds one more reference than the freezer accounted for.  That is how
+ *     eviction and migration exclude lookups that already took a reference.
+ *
+ * The last folio_put() hands the folio to the quarantine (quarantine.c): its
+ * data is poisoned and its memory is released only after an RCU grace period
+ * and quarantine_len later frees, so stale b_data pointers are observable.
+ * The model never recycles folio memory: a new allocation is a new pfn and a
+ * new generation (the kernel's page reuse is what the quarantine delays).
+ *
+ * The folio lock is the PG_locked bit with the hashed bit waitqueue, as
+ * folio_lock()/folio_unlock() in mm/filemap.c (PG_waiters is not used: the
+ * bucket's waiter count plays its role).
+ *
+ * Locking rules:
+ *   - _refcount and flags are [atomic]; no lock is needed to change them;
+ *   - folio_lock() sleeps: never call it with a spinlock held;
+ *   - folio_put() may be called anywhere (even under spinlocks and inside
+ *     rcu_read_lock()): freeing never sleeps, the release is deferred.
+ */
+#include <string.h>
+
+#include "mm_internal.h"
+
+_Atomic long nr_live_folios;
+static _Atomic uint64_t pfn_seq = 0x1000;
+static _Atomic uint64_t generation_seq;
+
+uint64_t folio_next_pfn(void)
+{
+	return atomic_load(&pfn_seq);
+}
+
+/*
+ * folio_alloc - a fresh folio with refcount 1, not in any mapping, zeroed.
+ * Lock state: none required; never sleeps.
+ */
+struct folio *folio_alloc(unsigned int order)
+{
+	struct folio *f = calloc(1, sizeof(*f));
+	size_t size = PAGE_SIZE << order;
+
+	BUG_ON(!f);
+	/* Page-aligned so that mm_addr_in_quarantine() can hash by page. */
+	f->data = aligned_alloc(PAGE_SIZE, size);
+	BUG_ON(!f->data);
+	memset(f->data, 0, size);
+	f->order = order;
+	atomic_store(&f->flags, 0);
+	atomic_store(&f->_refcount, 1);
+	f->pfn = atomic_fetch_add(&pfn_seq, 1UL << order);
+	f->generation = atomic_fetch_add(&generation_seq, 1) + 1;
+	INIT_LIST_HEAD(&f->lru);
+	atomic_fetch_add(&nr_live_folios, 1);
+	return f;
+}
+
+/* Called by quarantine.c when the folio leaves quarantine. */
+void folio_free_memory(struct folio *f)
+{
+	free(f->data);
+	free(f);
+}
+
+/*
+ * folio_free - the refcount reached 0 through folio_put(): the model of
+ * free_unref_folios().  Buffers must be gone (a freed folio with PG_private
+ * is a leak of its bh ring and a BUG in the kernel too).
+ */
+void folio_free(struct folio *f)
+{
+	unsigned long flags = atomic_load(&f->flags);
+
+	if (unlikely(f->private || (flags & BIT(PG_private))))
+		jbd_bug(__FILE__, __LINE__, "freeing folio pfn %#llx with buffers attached",
+			(unsigned long long)f->pfn);
+	if (unlikely(flags & (BIT(PG_locked) | BIT(PG_writeback))))
+		jbd_bug(__FILE__, __LINE__, "freeing folio pfn %#llx that is %s",
+			(unsigned long long)f->pfn,
+			(flags & BIT(PG_locked)) ? "locked" : "under writeback");
+	if (unlikely(flags & BIT(PG_freed)))
+		jbd_bug(__FILE__, __LINE__, "double free of folio pfn %#llx",
+			(unsigned long long)f->pfn);
+	f->mapping = NULL;
+	atomic_fetch_sub(&nr_live_folios, 1);
+	quarantine_add(f);
+}
+
+/* Lock state for all refcount helpers: any; they never sleep. */
+void folio_get(struct folio *f)
+{
+	int old = atomic_fetch_add(&f->_refcount, 1);
+
+	if (unlikely(old <= 0))
+		jbd_bug(__FILE__, __LINE__, "folio_get on folio pfn %#llx with refcount %d",
+			(unsigned long long)f->pfn, old);
+}
+
+/* folio_try_get - page_ref_add_unless(folio, 1, 0): fails if free or frozen. */
+bool folio_try_get(struct folio *f)
+{
+	int c = atomic_load_explicit(&f->_refcount, memory_order_relaxed);
+
+	do {
+		if (c == 0)
+			return false;
+		BUG_ON(c < 0);
+	} while (!atomic_compare_exchange_weak(&f->_refcount, &c, c + 1));
+	return true;
+}
+
+void folio_put(struct folio *f)
+{
+	int old = atomic_fetch_sub(&f->_refcount, 1);
+
+	if (unlikely(old <= 0))
+		jbd_bug(__FILE__, __LINE__, "folio_put on folio pfn %#llx with refcount %d",
+			(unsigned long long)f->pfn, old);
+	if (old == 1)
+		folio_free(f);
+}
+
+void folio_ref_add(struct folio *f, int nr)
+{
+	int old = atomic_fetch_add(&f->_refcount, nr);
+
+	BUG_ON(old <= 0);
+}
+
+/*
+ * folio_ref_freeze - CAS expected -> 0 (page_ref_freeze()).  On success the
+ * caller owns the folio exclusively until folio_ref_unfreeze().
+ */
+bool folio_ref_freeze(struct folio *f, int expected)
+{
+	int c = expected;
+
+	BUG_ON(expected <= 0);
+	return atomic_compare_exchange_strong(&f->_refcount, &c, 0);
+}
+
+void folio_ref_unfreeze(struct folio *f, int count)
+{
+	BUG_ON(atomic_load(&f->_refcount) != 0);
+	BUG_ON(count < 0);
+	atomic_store_explicit(&f->_refcount, count, memory_order_release);
+}
+
+/*
+ * folio_expected_refs - mm/migrate.c without the caller's (isolation)
+ * reference: the page-cache references plus one for PG_private.
+ */
+int folio_expected_refs(struct address_space *mapping, struct folio *f)
+{
+	int refs = 0;
+
+	if (!mapping)
+		return refs;
+	refs += (int)folio_nr_pages(f);
+	if (folio_test_private(f))
+		refs++;
+	return refs;
+}
+
+/* ----------------------------------------------------------- folio lock */
+
+/* folio_lock - sleeps until PG_locked is ours.  Entry: no spinlock held. */
+void folio_lock(struct folio *f)
+{
+	might_sleep();
+	if (unlikely(test_and_set_bit_lock(PG_locked, &f->flags)))
+		wait_on_bit_lock(&f->flags, PG_locked);
+}
+
+bool folio_trylock(struct folio *f)
+{
+	return !test_and_set_bit_lock(PG_locked, &f->flags);
+}
+
+/* folio_unlock - entry: folio locked (by us, not checked: no owner). */
+void folio_unlock(struct folio *f)
+{
+	BUG_ON(!folio_test_locked(f));
+	clear_bit_unlock(PG_locked, &f->flags);
+	wake_up_bit(&f->flags, PG_locked);
+}
+
+/* ------------------------------------------------------- writeback bit */
+
+void folio_start_writeback(struct folio *f)
+{
+	BUG_ON(!folio_test_locked(f));
+	if (folio_test_set_writeback(f))
+		jbd_bug(__FILE__, __LINE__, "folio pfn %#llx already under writeback",
+			(unsigned long long)f->pfn);
+}
+
+/*
+ * folio_end_writeback - clear PG_writeback and wake waiters.  Like the
+ * kernel, hold a reference across the wake-up: the folio may otherwise be
+ * evicted and freed the moment the bit is clear.
+ */
+void folio_end_writeback(struct folio *f)
+{
+	folio_get(f);
+	if (!test_and_clear_bit(PG_writeback, &f->flags))
+		jbd_bug(__FILE__, __LINE__, "folio pfn %#llx not under writeback",
+			(unsigned long long)f->pfn);
+	wake_up_bit(&f->flags, PG_writeback);
+	folio_put(f);
+}
+
+/* folio_wait_writeback - sleeps.  Entry: no spinlock held; caller holds a ref. */
+void folio_wait_writeback(struct folio *f)
+{
+	wait_on_bit(&f->flags, PG_writeback);	/* might_sleep + acquire test */
+}
+
+/*
+ * folio_mc_copy - copy_mc_highpage() page by page with cond_resched()
+ * between pages (mm/util.c).  The cond_resched() is a might_sleep(): under
+ * i_private_lock (strategy S1) with a large folio it reports I4.
+ */
+void folio_mc_copy(struct folio *dst, struct folio *src)
+{
+	unsigned long nr = folio_nr_pages(src);
+
+	BUG_ON(dst->order != src->order);
+	for (unsigned long i = 0; i < nr; i++) {
+		memcpy(dst->data + i * PAGE_SIZE, src->data + i * PAGE_SIZE, PAGE_SIZE);
+		if (i + 1 < nr) {
+			might_sleep();
+			yield_point(YP_MIGRATE_IN_COPY);
+		}
+	}
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * test_orphan - an unlinked file lives until its last reference goes
+ * (fstests generic/035): it sits on the on-disk orphan list
+ * (s_last_orphan -> i_dtime chain) while open, its data stays readable,
+ * release frees it; an orphan still referenced at unmount is deleted then;
+ * an orphan list left by a "crash" (made with debugfs) is processed at mount.
+ */
+#include <fcntl.h>
+#include "fstest.h"
+#include "fs/fs_internal.h"
+
+static char buf[1 << 20], rbuf[1 << 20];
+
+int main(void)
+{
+	const char *img;
+	struct jfs *fs;
+	struct stat st;
+	ino_t a, b, c;
+	blk64_t free0;
+
+	fst_init();
+	img = strdup(fst_path("orphan.img"));
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (char)(i * 7 + 1);
+	fst_mkfs(img, 2048, "", "32M");
+	REQUIRE(fst_debugfs(img, "write /dev/null a") == 0);
+	REQUIRE(fst_debugfs(img, "write /dev/null b") == 0);
+	REQUIRE(fst_debugfs(img, "write /dev/null c") == 0);
+	a = fst_ino(img, "/a");
+	b = fst_ino(img, "/b");
+	c = fst_ino(img, "/c");
+	REQUIRE(a && b && c);
+
+	fs = fst_mount(img, false);
+	free0 = ext2fs_free_blocks_count(fs->e2fs->super);
+	CHECK_EQ(jfs_lookup(fs, NULL, 2, "a", &st), 0);
+	CHECK_EQ(st.st_ino, a);
+	CHECK_EQ(jfs_open(fs, NULL, a, O_RDWR), 0);
+	CHECK_EQ(jfs_write(fs, NULL, a, 0, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	CHECK(ext2fs_free_blocks_count(fs->e2fs->super) < free0);
+
+	/* unlink while open: orphan, data still readable */
+	CHECK_EQ(jfs_unlink(fs, NULL, 2, "a"), 0);
+	CHECK_EQ(fs->e2fs->super->s_last_orphan, a);
+	CHECK_EQ(jfs_read(fs, a, 0, sizeof(rbuf), rbuf), (ssize_t)sizeof(rbuf));
+	CHECK(!memcmp(buf, rbuf, sizeof(buf)));
+	CHECK_EQ(jfs_getattr(fs, a, &st), 0);
+	CHECK_EQ(st.st_nlink, 0);
+	/* the last forget does not free it: it is still open */
+	jfs_forget(fs, a, 1);
+	CHECK_EQ(fs->e2fs->super->s_last_orphan, a);
+	CHECK_EQ(jfs_release(fs, a), 0);
+	CHECK_EQ(fs->e2fs->super->s_last_orphan, 0);
+	CHECK_EQ(ext2fs_free_blocks_count(fs->e2fs->super), free0);
+	CHECK(!ext2fs_test_inode_bitmap2(fs->e2fs->inode_map, a));
+
+	/* two orphans at once, one left referenced at unmount */
+	CHECK_EQ(jfs_lookup(fs, NULL, 2, "b", &st), 0);
+	CHECK_EQ(jfs_write(fs, NULL, b, 0, buf, 5000), 5000);
+	CHECK_EQ(jfs_lookup(fs, NULL, 2, "c", &st), 0);
+	CHECK_EQ(jfs_write(fs, NULL, c, 0, buf, 7000), 7000);
+	CHECK_EQ(jfs_unlink(fs, NULL, 2, "b"), 0);
+	CHECK_EQ(jfs_unlink(fs, NULL, 2, "c"), 0);
+	CHECK_EQ(fs->e2fs->super->s_last_orphan, c);
+	jfs_forget(fs, b, 1);		/* b is the list's tail: unlinked from the middle */
+	CHECK_EQ(fs->e2fs->super->s_last_orphan, c);
+	CHECK_EQ(fs->credit_overruns, 0);
+	CHECK_EQ(jfs_unmount(fs), 0);	/* c deleted here */
+	CHECK_EQ(fst_fsck(img), 0);
+
+	/* a "crash" orphan list: inode with data and nlink 0, made by debugfs */
+	REQUIRE(fst_sh("head -c 300000 /dev/urandom > '%s'", fst_path("data")) == 0);
+	REQUIRE(fst_sh("debugfs -w -R 'write %s d' '%s' >/dev/null 2>&1", fst_path("data"), img) == 0);
+	{
+		ino_t d = fst_ino(img, "/d");
+		char cmd[256];
+
+		REQUIRE(d);
+		REQUIRE(fst_debugfs(img, "unlink /d") == 0);
+		snprintf(cmd, sizeof(cmd), "sif <%lu> links_count 0", (unsigned long)d);
+		REQUIRE(fst_debugfs(img, cmd) == 0);
+		snprintf(cmd, sizeof(cmd), "ssv last_orphan %lu", (unsigned long)d);
+		REQUIRE(fst_debugfs(img, cmd) == 0);
+		fs = fst_mount(img, false);
+		CHECK_EQ(fs->e2fs->super->s_last_orphan, 0);
+		CHECK(!ext2fs_test_inode_bitmap2(fs->e2fs->inode_map, d));
+		CHECK_EQ(jfs_unmount(fs), 0);
+		CHECK_EQ(fst_fsck(img), 0);
+	}
+	return fst_done("test_orphan");
+}
