@@ -21,6 +21,7 @@
 #define JBDLAB_FS_H
 
 #include <stdbool.h>
+#include <stdio.h>	/* FILE: jfs_logdump */
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -40,6 +41,10 @@ struct jfs_cred {
 
 enum jfs_errors_behaviour { JFS_ERRORS_DEFAULT, JFS_ERRORS_CONTINUE, JFS_ERRORS_RO, JFS_ERRORS_PANIC };
 
+/* Access-time policy (MNT_NOATIME / MNT_RELATIME / MNT_STRICTATIME); the
+ * zero value is relatime, the kernel's default since 2.6.30. */
+enum jfs_atime_policy { JFS_ATIME_RELATIME, JFS_ATIME_NOATIME, JFS_ATIME_STRICT };
+
 struct jfs_mount_opts {
 	bool ro;			/* no user writes (device writes only for replay) */
 	bool fakeroot;			/* every caller is treated as root (fuse2fs's option) */
@@ -55,6 +60,9 @@ struct jfs_mount_opts {
 	bool data_journal;		/* data=journal instead of data=ordered */
 	bool norecovery;		/* noload/norecovery: mount ro and stale */
 	enum jfs_errors_behaviour errors;
+	/* access times (read, readdir) */
+	enum jfs_atime_policy atime;	/* default relatime */
+	bool nodiratime;		/* no atime updates on directories */
 };
 
 /* Mount: open the image, validate it, build the page cache and open
@@ -77,6 +85,10 @@ int jfs_unmount(struct jfs *fs);
 #define JFS_SET_ATIME_NOW	(1 << 7)
 #define JFS_SET_MTIME_NOW	(1 << 8)
 #define JFS_SET_CTIME		(1 << 10)
+/* Not a FUSE_SET_ATTR_* value: the change comes through an open file
+ * (ftruncate, FATTR_FH): the opener's access was checked at open, so a size
+ * change needs no write permission on the mode (do_sys_ftruncate). */
+#define JFS_SET_FH		(1 << 24)
 
 /* rename flags (same values as RENAME_* of renameat2). */
 #define JFS_RENAME_NOREPLACE	(1 << 0)
@@ -147,7 +159,52 @@ int jfs_removexattr(struct jfs *fs, const struct jfs_cred *c, ino_t ino, const c
 struct jfs_stats {
 	uint64_t ops, cache_bytes, cache_limit, evictions, dev_reads, dev_writes, dev_flushes;
 	uint64_t bytes_written;
+	uint64_t credit_overruns;	/* ops that dirtied more blocks than declared */
 };
 void jfs_get_stats(struct jfs *fs, struct jfs_stats *st);
+
+/* ------------------------------------------------------ journal replay
+ * (src/fs/replay.c; recovery proper is src/journal/recovery.c).
+ * These run on an image nobody has mounted: single-threaded, no fs lock. */
+
+/* What a replay found and did. */
+struct jfs_replay_report {
+	bool needs_recovery;		/* the ext4 superblock's needs_recovery flag */
+	bool replayed;			/* recovery ran and the journal was reset */
+	unsigned long log_start;	/* s_start before replay (0 = empty log) */
+	uint32_t start_tid, end_tid;	/* complete transactions [start_tid, end_tid) */
+	uint32_t next_tid;		/* s_sequence written after replay */
+	uint32_t failed_commit;		/* tid whose commit block was corrupt, or 0 */
+	int nr_replays, nr_revokes, nr_revoke_hits;
+	int journal_errno;		/* the journal superblock's s_errno */
+	int recover_err;		/* jbd2_journal_recover()'s result */
+};
+
+#define JFS_REPLAY_NOTHING	1	/* positive return: nothing to do */
+/* flags */
+#define JFS_REPLAY_KERNEL	0x1	/* failed recovery: leave the journal and superblock as they
+					 * are (kernel mount) instead of e2fsck's reset + fsck mark */
+
+/* `jbdlab replay`: recover IMAGE's journal like e2fsck -E journal_only.
+ * Returns 0 (replayed; errbuf holds the summary line), JFS_REPLAY_NOTHING
+ * (errbuf says why) or -errno with a one-line reason (refused or failed:
+ * external journal, corrupt journal superblock, fast-commit replay needed,
+ * checksum errors -- then the image was replayed as far as e2fsck would). */
+int jfs_replay(const char *image, unsigned int flags, char *errbuf, size_t errlen);
+int jfs_replay_report(const char *image, unsigned int flags, struct jfs_replay_report *rep,
+		      char *errbuf, size_t errlen);
+/* `jbdlab logdump`: print the journal superblock and the log (debugfs's
+ * logdump); nothing is written.  0 or -errno with a reason. */
+int jfs_logdump(const char *image, FILE *out, char *errbuf, size_t errlen);
+
+/* The core, for mount: the journal whose block i is fs block blockmap[i],
+ * recovered through an already built page cache (bdev->bd_mapping ==
+ * mapping, blkbits = the fs block size) before anything reads the fs. */
+struct block_device;
+struct address_space;
+int jfs_journal_replay_bdev(struct block_device *bdev, struct address_space *mapping,
+			    const uint64_t *blockmap, unsigned int nblocks, unsigned int blocksize,
+			    unsigned int flags, struct jfs_replay_report *rep,
+			    char *errbuf, size_t errlen);
 
 #endif /* JBDLAB_FS_H */

@@ -114,4 +114,17 @@ void wait_bucket_finish(struct wait_bucket *b);
 	wait_bucket_finish(__wb); } while (0)
 void wake_up_var(const void *var);
 
+/* rwlock_t: a reader/writer lock (j_state_lock); the writer is tracked so
+ * that `__` functions can assert it; readers are not tracked. */
+typedef struct {
+	pthread_rwlock_t lock;
+	_Atomic unsigned int writer;	/* [atomic] current_tid() of the writer */
+} rwlock_t;
+void rwlock_init(rwlock_t *l);
+void read_lock(rwlock_t *l);
+void read_unlock(rwlock_t *l);
+void write_lock(rwlock_t *l);
+void write_unlock(rwlock_t *l);
+#define assert_write_locked(l) BUG_ON(atomic_load(&(l)->writer) != current_tid())
+
 #endif /* JBDLAB_LOCKING_H */

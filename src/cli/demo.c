@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -58,6 +59,7 @@ struct demo_opts {
 	uint64_t image_size;
 	const char *image;		/* --image: an existing image, used as is */
 	const char *mount_opts;		/* extra -o for jbdlab mount */
+	unsigned int timeout;		/* seconds the workload may take */
 	bool keep;
 };
 
@@ -66,7 +68,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: jbdlab demo [--seed N] [--threads N] [--ops N] [--duration S]\n"
 "                   [--block-size N] [--size N[MG]] [--image PATH]\n"
-"                   [--mount-opts OPTS] [--keep]\n"
+"                   [--mount-opts OPTS] [--timeout S] [--keep]\n"
 "\n"
 "Make a scratch ext4 image (mkfs.ext4 -q -F -b 2048, 256 MiB) in a temporary\n"
 "directory, mount it with `jbdlab mount -f`, run the seeded stress workload\n"
@@ -79,11 +81,13 @@ static void usage(FILE *f)
 "  --threads N       workload threads (default 4)\n"
 "  --ops N           operations per thread (default 2000)\n"
 "  --duration S      run for S seconds instead of a fixed number of operations\n"
-"  --block-size N    mkfs.ext4 block size: 1024, 2048 or 4096 (default 2048)\n"
+"  --block-size N    mkfs.ext4 block size, a power of two 1024..65536 (default 2048)\n"
 "  --size N[MG]      image size (default 256M)\n"
 "  --image PATH      use this existing ext4 image instead of a scratch one; it\n"
 "                    is neither reformatted nor deleted\n"
 "  --mount-opts OPTS extra options for jbdlab mount -o (e.g. cache_size=8M)\n"
+"  --timeout S       kill the workload after S seconds and fail (default 900,\n"
+"                    or 2 x duration + 300)\n"
 "  --keep            keep the scratch directory and image\n");
 }
 
@@ -417,6 +421,7 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
 		{ "image", required_argument, NULL, 'i' },
 		{ "mount-opts", required_argument, NULL, 'o' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -427,7 +432,7 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
 	*o = (struct demo_opts){ .threads = 4, .ops = 2000, .block_size = 2048,
 				 .image_size = DEMO_IMAGE_SIZE };
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:t:n:d:b:S:i:o:kh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:t:n:d:b:S:i:o:kT:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (parse_u64(optarg, &o->seed))
@@ -468,6 +473,11 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
 		case 'k':
 			o->keep = true;
 			break;
+		case 'T':
+			if (parse_u64(optarg, &v) || v < 1 || v > 7 * 86400)
+				goto bad;
+			o->timeout = v;
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -476,6 +486,8 @@ static int parse_args(int argc, char **argv, struct demo_opts *o)
 			return -1;
 		}
 	}
+	if (!o->timeout)
+		o->timeout = o->duration > 0 ? (unsigned int)(2 * o->duration) + 300 : 900;
 	if (optind != argc) {
 		fprintf(stderr, PFX "unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
@@ -540,16 +552,38 @@ static int make_image(const char *img, const struct demo_opts *o)
 	return 0;
 }
 
-/* Run jbdlab stress, echoing its output, and pick its "ops=N" out of it. */
+/* One complete line of the workload's output: echo it, and pick the totals
+ * out of the final "stress: PASS seed=.. threads=.. ops=N in Xs ..." line. */
+static void stress_line(const char *line, uint64_t *ops_done, double *secs)
+{
+	const char *p = strstr(line, " ops=");
+	unsigned long long n;
+	double s;
+
+	fputs(line, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+	if (p && (!strncmp(line, "stress: PASS", 12) || !strncmp(line, "stress: FAIL", 12)) &&
+	    sscanf(p, " ops=%llu in %lfs", &n, &s) == 2) {
+		*ops_done = n;
+		*secs = s;
+	}
+}
+
+/*
+ * Run jbdlab stress on the mount, echoing its output.  A workload that
+ * outlives @timeout seconds is killed (a hung filesystem must not hang the
+ * demo; the caller then unmounts and stops the mount process).
+ */
 static int run_stress(const char *exe, const char *mnt, const struct demo_opts *o,
 		      uint64_t *ops_done, double *secs)
 {
 	char seed[32], threads[16], ops[32], dur[32];
-	char *argv[16];
-	char *line = NULL;
-	size_t cap = 0;
+	char *argv[16], buf[4096 + 1];
+	size_t len = 0;
+	double deadline = now() + o->timeout;
+	bool timed_out = false;
 	int argc = 0, fd, ws;
-	FILE *f;
 	pid_t pid;
 
 	snprintf(seed, sizeof(seed), "%" PRIu64, o->seed);
@@ -576,32 +610,56 @@ static int run_stress(const char *exe, const char *mnt, const struct demo_opts *
 	pid = spawn(argv, &fd);
 	if (pid < 0)
 		return -1;
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return reap(pid) == 0 ? 0 : -1;
-	}
-	while (getline(&line, &cap, f) > 0) {
-		const char *p = strstr(line, " ops=");
-		unsigned long long n;
-		double s;
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		double left = deadline - now();
+		ssize_t n;
+		char *nl;
+		int r;
 
-		fputs(line, stdout);
-		fflush(stdout);
-		/* the final line: "stress: PASS seed=.. threads=.. ops=N in Xs ..." */
-		if (p && (strstr(line, "stress: PASS") || strstr(line, "stress: FAIL")) &&
-		    sscanf(p, " ops=%llu in %lfs", &n, &s) == 2) {
-			*ops_done = n;
-			*secs = s;
+		if (left <= 0 || interrupted) {
+			if (!interrupted) {
+				fprintf(stderr, PFX "workload still running after %u s: killing it\n",
+					o->timeout);
+				timed_out = true;
+			}
+			kill(pid, SIGKILL);
+			break;
+		}
+		r = poll(&pfd, 1, left > 1 ? 1000 : (int)(left * 1000) + 1);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r <= 0)
+			continue;
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+		buf[len] = '\0';
+		while ((nl = strchr(buf, '\n'))) {
+			*nl = '\0';
+			stress_line(buf, ops_done, secs);
+			len -= nl + 1 - buf;
+			memmove(buf, nl + 1, len + 1);
+		}
+		if (len == sizeof(buf) - 1) {	/* an overlong line: pass it on as is */
+			stress_line(buf, ops_done, secs);
+			len = 0;
 		}
 	}
-	free(line);
-	fclose(f);
+	if (len) {
+		buf[len] = '\0';
+		stress_line(buf, ops_done, secs);
+	}
+	close(fd);
 	ws = reap(pid);
-	if (ws != 0) {
+	if (ws != 0 || timed_out) {
 		char st[64];
 
-		fprintf(stderr, PFX "stress failed (%s)\n", describe_status(ws, st, sizeof(st)));
+		fprintf(stderr, PFX "stress failed (%s)\n",
+			timed_out ? "timed out" : describe_status(ws, st, sizeof(st)));
 		return -1;
 	}
 	return 0;
@@ -783,9 +841,12 @@ out_stop:
 	printf(PFX "summary\n");
 	printf(PFX "  seed:         %" PRIu64 "  (rerun: jbdlab demo --seed %" PRIu64 ")\n", o.seed,
 	       o.seed);
-	printf(PFX "  workload:     %s, %" PRIu64 " ops in %.2f s\n",
-	       stress_ok ? "passed" : (mounted ? "FAILED" : "not run"), ops_done, stress_secs);
-	printf(PFX "  unmount:      %s\n", umount_ok ? "clean" : "FAILED");
+	if (mounted)
+		printf(PFX "  workload:     %s, %" PRIu64 " ops in %.2f s\n",
+		       stress_ok ? "passed" : "FAILED", ops_done, stress_secs);
+	else
+		printf(PFX "  workload:     not run (no mount)\n");
+	printf(PFX "  unmount:      %s\n", umount_ok ? "clean" : (mounted ? "FAILED" : "not run"));
 	printf(PFX "  e2fsck -fn:   %s\n", verdict);
 	if (mounted)
 		print_stats(stats);

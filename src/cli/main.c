@@ -14,6 +14,10 @@
 #include "cli.h"
 #include "cli/jbdlab_version.h"
 
+/* src/cli/replay.c (journal recovery issue) */
+int jbdlab_replay_main(int argc, char **argv);
+int jbdlab_logdump_main(int argc, char **argv);
+
 struct subcommand {
 	const char *name;
 	int (*main)(int argc, char **argv);
@@ -22,12 +26,16 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-	{ "demo", jbdlab_demo_main, "[--seed N] [--threads N] [--ops N] [--block-size N] [--image PATH]",
+	{ "demo", jbdlab_demo_main, "[--seed N] [--threads N] [--ops N | --duration S] [OPTIONS]",
 	  "mkfs a scratch ext4 image, mount it, stress it, unmount, e2fsck it" },
 	{ "mount", jbdlab_mount_main, "[-f] [-d] [-s] [-o OPTS] IMAGE MOUNTPOINT",
 	  "mount an ext4 image through FUSE" },
 	{ "stress", jbdlab_stress_main, "[OPTIONS] DIR",
 	  "run the multi-threaded stress workload in DIR" },
+	{ "replay", jbdlab_replay_main, "[--kernel] IMAGE",
+	  "recover the journal of an image (like e2fsck -E journal_only)" },
+	{ "logdump", jbdlab_logdump_main, "IMAGE",
+	  "print the journal superblock and log (like debugfs -R logdump)" },
 };
 
 static void usage(FILE *f)

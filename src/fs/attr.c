@@ -15,12 +15,19 @@
  * i_*time_extra fields, encoded as ext4_encode_extra_time() does; the
  * _extra fields exist only when i_extra_isize covers them (EXT4_FITS_IN_INODE).
  *
- * Model simplifications: the size check of setattr is truncate(2)'s
- * (MAY_WRITE for non-owners and owners alike), because the FUSE setattr
- * carries no file handle here; ftruncate on a descriptor opened for
- * writing a file that is not writable by mode is refused where Linux allows
- * it (with default_permissions the kernel does the check instead).  No
- * atime updates on read (as with noatime).
+ * A size change checks MAY_WRITE as truncate(2) does (vfs_truncate), unless
+ * it comes through an open file (JFS_SET_FH: ftruncate, do_sys_ftruncate),
+ * whose write access was checked at open.  Every size change by a caller
+ * without CAP_FSETID drops S_ISUID, and S_ISGID with group-exec (do_truncate
+ * -> dentry_needs_remove_privs -> should_remove_suid); so do writes and
+ * fallocate (file_remove_privs, file_modified): jfs_inode_kill_suid().
+ *
+ * Access times (touch_atime -> atime_needs_update -> relatime_need_update,
+ * fs/inode.c): read and readdir update i_atime per the mount's policy --
+ * relatime by default (only when atime <= mtime, atime <= ctime, or atime
+ * is a day old), strictatime always, noatime never, nodiratime never on
+ * directories, never on a ro mount or an inode with EXT2_NOATIME_FL -- as
+ * an inode-only change in its own 2-credit step (ext4_dirty_inode).
  *
  * Locking rules: public functions are operations (they take the fs lock
  * through jfs_op_begin); `__` helpers assert it.
@@ -69,6 +76,31 @@ static bool owner_or_root(const struct jfs *fs, const struct jfs_cred *c,
 			  const struct ext2_inode_large *inode)
 {
 	return jfs_cred_is_root(fs, c) || c->uid == i_uid(inode);
+}
+
+/*
+ * should_remove_suid() (setattr_should_drop_suidgid() since 6.2) applied as
+ * file_remove_privs()/do_truncate() do: a data change of a regular file by
+ * a caller without CAP_FSETID drops S_ISUID, and S_ISGID when group-exec is
+ * set (setgid without group-exec is the mandatory-locking mark and stays).
+ * Not modelled: 6.2's setattr_should_drop_sgid() also drops a non-exec
+ * S_ISGID for callers outside the file's group -- that needs the caller's
+ * supplementary groups on every write, which the FUSE adapter does not
+ * fetch.  Returns true when the mode changed (the caller writes the inode).
+ */
+bool jfs_inode_kill_suid(struct jfs *fs, const struct jfs_cred *c,
+			 struct ext2_inode_large *inode)
+{
+	unsigned int mode = inode->i_mode, kill = 0;
+
+	if (!LINUX_S_ISREG(mode) || jfs_cred_is_root(fs, c))
+		return false;
+	if (mode & LINUX_S_ISUID)
+		kill |= LINUX_S_ISUID;
+	if ((mode & LINUX_S_ISGID) && (mode & LINUX_S_IXGRP))
+		kill |= LINUX_S_ISGID;
+	inode->i_mode = mode & ~kill;
+	return kill != 0;
 }
 
 /* generic_permission() / acl_permission_check(), without ACLs. */
@@ -184,6 +216,76 @@ void jfs_inode_get_time(const struct ext2_inode_large *inode, int which, struct 
 	}
 }
 
+/* ---------------------------------------------------------------- atime */
+
+static int ts_cmp(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? -1 : 1;
+	if (a->tv_nsec != b->tv_nsec)
+		return a->tv_nsec < b->tv_nsec ? -1 : 1;
+	return 0;
+}
+
+/* relatime_need_update(): with relatime, only when atime is not newer than
+ * mtime or ctime, or is at least a day old. */
+static bool relatime_need_update(struct jfs *fs, const struct ext2_inode_large *inode,
+				 const struct timespec *now)
+{
+	struct timespec atime, t;
+
+	if (fs->opts.atime != JFS_ATIME_RELATIME)
+		return true;
+	jfs_inode_get_time(inode, JFS_T_ATIME, &atime);
+	jfs_inode_get_time(inode, JFS_T_MTIME, &t);
+	if (ts_cmp(&t, &atime) >= 0)
+		return true;
+	jfs_inode_get_time(inode, JFS_T_CTIME, &t);
+	if (ts_cmp(&t, &atime) >= 0)
+		return true;
+	return now->tv_sec - atime.tv_sec >= 24 * 60 * 60;
+}
+
+/* atime_needs_update(); *now is current_time() at the inode's granularity. */
+static bool atime_needs_update(struct jfs *fs, const struct ext2_inode_large *inode,
+			       struct timespec *now)
+{
+	struct timespec atime;
+
+	if (inode->i_flags & EXT2_NOATIME_FL)			/* IS_NOATIME */
+		return false;
+	if (fs->opts.atime == JFS_ATIME_NOATIME)		/* MNT_NOATIME */
+		return false;
+	if (fs->opts.nodiratime && LINUX_S_ISDIR(inode->i_mode))	/* MNT_NODIRATIME */
+		return false;
+	if (fs->ro)						/* __mnt_is_readonly */
+		return false;
+	clock_gettime(CLOCK_REALTIME, now);
+	if (!FITS_IN_INODE(inode, i_atime_extra))
+		now->tv_nsec = 0;		/* s_time_gran of 128-byte inodes: 1 s */
+	if (!relatime_need_update(fs, inode, now))
+		return false;
+	jfs_inode_get_time(inode, JFS_T_ATIME, &atime);
+	return ts_cmp(&atime, now) != 0;
+}
+
+int __jfs_touch_atime(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode)
+{
+	struct timespec now;
+	int ret;
+
+	lockdep_assert_held(&fs->fs_lock);
+	if (!atime_needs_update(fs, inode, &now))
+		return 0;
+	/* generic_update_time(S_ATIME) -> ext4_dirty_inode: its own handle,
+	 * EXT4_HT_INODE with 2 credits; no ctime or i_version change. */
+	ret = __jfs_op_restart(fs, 2);
+	if (ret)
+		return ret;
+	jfs_inode_set_time(inode, JFS_T_ATIME, &now);
+	return __jfs_write_inode(fs, ino, inode);
+}
+
 /* ---------------------------------------------------------------- stat */
 
 /* ext4's device encoding: old 8:8 in i_block[0], else new in i_block[1]. */
@@ -276,9 +378,12 @@ static int setattr_prepare(struct jfs *fs, const struct jfs_cred *c,
 			return -EINVAL;
 		if (attr->st_size < 0)
 			return -EINVAL;
-		ret = __jfs_permission(fs, c, inode, JFS_MAY_WRITE);
-		if (ret)
-			return ret;
+		/* do_sys_ftruncate checks the file's FMODE_WRITE, not the mode */
+		if (!(to_set & JFS_SET_FH)) {
+			ret = __jfs_permission(fs, c, inode, JFS_MAY_WRITE);
+			if (ret)
+				return ret;
+		}
 		if ((uint64_t)attr->st_size > jfs_inode_maxbytes(fs, inode))
 			return -EFBIG;
 	}
@@ -290,8 +395,10 @@ int jfs_setattr(struct jfs *fs, const struct jfs_cred *c, ino_t ino, const struc
 {
 	struct ext2_inode_large inode;
 	struct timespec now;
+	int fh = to_set & JFS_SET_FH;	/* only setattr_prepare's size check uses it */
 	int credits, ret;
 
+	to_set &= ~JFS_SET_FH;
 	credits = (to_set & (JFS_SET_UID | JFS_SET_GID)) ? 3 : 2;
 	if (to_set & JFS_SET_SIZE)
 		credits = 3 + 1;	/* inode, orphan add, large_file superblock */
@@ -301,13 +408,17 @@ int jfs_setattr(struct jfs *fs, const struct jfs_cred *c, ino_t ino, const struc
 	ret = __jfs_read_inode(fs, ino, &inode);
 	if (ret)
 		goto out;
-	ret = setattr_prepare(fs, c, &inode, attr, to_set);
+	ret = setattr_prepare(fs, c, &inode, attr, to_set | fh);
 	if (ret)
 		goto out;
 	clock_gettime(CLOCK_REALTIME, &now);
 
 	if (to_set & JFS_SET_SIZE) {
 		uint64_t size = attr->st_size;
+
+		/* do_truncate(): ATTR_KILL_SUID/SGID, never together with a mode */
+		if (!(to_set & JFS_SET_MODE))
+			jfs_inode_kill_suid(fs, c, &inode);
 
 		/* ext4_setattr truncates even at the same size: that drops
 		 * blocks preallocated past EOF.  Times change on any truncate(2). */

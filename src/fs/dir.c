@@ -36,6 +36,9 @@
  * empty dirent spanning the block) and the metadata_csum tail carry inode
  * number 0, so they are skipped with every other empty entry.
  *
+ * A successful readdir updates the directory's atime per the mount's
+ * policy (iterate_dir -> file_accessed; attr.c: __jfs_touch_atime).
+ *
  * Locking rules: every public function takes the fs lock through
  * jfs_op_begin() and drops it in jfs_op_end().  The filler is called with
  * the fs lock held: it must only copy the entry out (the FUSE adapter
@@ -483,6 +486,9 @@ int jfs_readdir(struct jfs *fs, ino_t ino, uint64_t cookie, jfs_filldir_t fill, 
 	} else {
 		err = __dir_readdir_linear(fs, ino, cookie, fill, ctx);
 	}
+	/* iterate_dir() -> file_accessed(), for a directory still linked */
+	if (!err)
+		__jfs_touch_atime(fs, ino, &inode);
 out:
 	return jfs_op_end(fs, err);
 }

@@ -45,6 +45,10 @@
  * -EOPNOTSUPP: the kernel refuses fallocate on them too, but does punch
  * them -- libext2fs 1.47.0's indirect punch is buggy, c49656b1).
  *
+ * Writes, truncates (attr.c, O_TRUNC) and fallocate drop S_ISUID/S_ISGID
+ * of non-root callers (jfs_inode_kill_suid); reads update atime per the
+ * mount's policy (__jfs_touch_atime).
+ *
  * Locking rules: public functions are operations (jfs_op_begin/jfs_op_end);
  * `__` helpers assert the fs lock and may restart the op between chunks.
  * Buffer contents are changed under the buffer lock, so the writeback
@@ -210,6 +214,7 @@ ssize_t jfs_read(struct jfs *fs, ino_t ino, off_t off, size_t size, char *buf)
 	unsigned int bs;
 	uint64_t isize;
 	size_t done = 0;
+	bool accessed = false;
 	int ret;
 
 	if (off < 0)
@@ -230,6 +235,7 @@ ssize_t jfs_read(struct jfs *fs, ino_t ino, off_t off, size_t size, char *buf)
 		goto out;
 	}
 	isize = jfs_i_size(&inode);
+	accessed = size > 0;
 	if ((uint64_t)off >= isize)
 		goto out;
 	if (size > isize - off)
@@ -258,25 +264,15 @@ ssize_t jfs_read(struct jfs *fs, ino_t ino, off_t off, size_t size, char *buf)
 		done += n;
 	}
 out:
+	/* filemap_read() ends with file_accessed(), at EOF too; its result
+	 * is not the read's (touch_atime returns nothing). */
+	if (accessed && (done || !ret))
+		__jfs_touch_atime(fs, ino, &inode);
 	ret = jfs_op_end(fs, ret);
 	return done ? (ssize_t)done : ret;
 }
 
 /* ----------------------------------------------------------------- write */
-
-/* file_remove_privs() -> should_remove_suid(): only for non-root writers. */
-static void remove_privs(struct jfs *fs, const struct jfs_cred *c, struct ext2_inode_large *inode)
-{
-	unsigned int mode = inode->i_mode;
-
-	if (jfs_cred_is_root(fs, c))
-		return;
-	if (mode & LINUX_S_ISUID)
-		mode &= ~LINUX_S_ISUID;
-	if ((mode & LINUX_S_ISGID) && (mode & LINUX_S_IXGRP))
-		mode &= ~LINUX_S_ISGID;
-	inode->i_mode = mode;
-}
 
 /* One op's worth of a write: at most JFS_CHUNK_BLOCKS blocks. */
 static ssize_t __jfs_write_chunk(struct jfs *fs, const struct jfs_cred *c, ext2_ino_t ino,
@@ -353,7 +349,7 @@ static ssize_t __jfs_write_chunk(struct jfs *fs, const struct jfs_cred *c, ext2_
 	if (done) {
 		if (pos + done > jfs_i_size(&inode))
 			__jfs_set_i_size(fs, &inode, pos + done);
-		remove_privs(fs, c, &inode);
+		jfs_inode_kill_suid(fs, c, &inode);	/* file_remove_privs() */
 		jfs_inode_touch(&inode, JFS_T_MTIME | JFS_T_CTIME);
 	}
 	/* Allocation changed the inode even when the copy failed. */
@@ -605,14 +601,25 @@ int jfs_open(struct jfs *fs, const struct jfs_cred *c, ino_t ino, int flags)
 	ret = __jfs_permission(fs, c, &inode, mask);
 	if (ret)
 		goto out;
-	if (trunc && LINUX_S_ISREG(inode.i_mode) && jfs_i_size(&inode)) {
-		ret = __jfs_truncate(fs, ino, &inode, 0);
-		if (ret)
-			goto out;
-		jfs_inode_touch(&inode, JFS_T_MTIME | JFS_T_CTIME);
-		ret = __jfs_write_inode(fs, ino, &inode);
-		if (ret)
-			goto out;
+	if (trunc && LINUX_S_ISREG(inode.i_mode)) {
+		/* handle_truncate() -> do_truncate(): privileges go even when
+		 * the file is already empty */
+		bool killed = jfs_inode_kill_suid(fs, c, &inode);
+		bool had_size = jfs_i_size(&inode) != 0;
+
+		if (had_size) {
+			ret = __jfs_truncate(fs, ino, &inode, 0);
+			if (ret)
+				goto out;
+			jfs_inode_touch(&inode, JFS_T_MTIME | JFS_T_CTIME);
+		} else if (killed) {
+			jfs_inode_touch(&inode, JFS_T_CTIME);
+		}
+		if (had_size || killed) {
+			ret = __jfs_write_inode(fs, ino, &inode);
+			if (ret)
+				goto out;
+		}
 	}
 	__jfs_inode_open(fs, ino);
 out:
@@ -652,14 +659,26 @@ int jfs_fsync(struct jfs *fs, ino_t ino, bool datasync)
 /* ------------------------------------------------------------- fallocate */
 
 /*
- * Allocate unwritten blocks for the hole [lblk, lblk + len).  When no
- * extent lies below lblk, 1.47.0's extent_fallocate takes the distance to
- * the next extent as the length (149805bf); seed the first block ourselves
- * so that the library always sees a left neighbour.
+ * Allocate unwritten blocks for the hole [lblk, lblk + len).  Two 1.47.0
+ * bugs decide the shape:
+ *
+ *  - when no extent lies below lblk, extent_fallocate takes the distance
+ *    to the next extent as the length (149805bf): seed the first block
+ *    ourselves so that the library always sees a left neighbour;
+ *  - when the hole has an unwritten extent on both sides, ext_falloc_helper
+ *    tries to merge them without checking that they are physically
+ *    contiguous (459efa34, 1.47.3): if the right one lies physically before
+ *    the left, it hands ext2fs_new_range a negative length, and libext2fs
+ *    prints "Illegal block number passed to ext2fs_test_block_bitmap" from
+ *    the bitmap search.  That merge never succeeds in 1.47.0, so nothing is
+ *    lost by hiding the right neighbour: the library gets the hole minus
+ *    its last block, which we map ourselves after it.
  */
 static int falloc_hole(struct jfs *fs, const struct jfs_cred *c, ext2_ino_t ino,
 		       struct ext2_inode_large *inode, blk64_t lblk, blk64_t len)
 {
+	bool left_uw = false, right_uw = false, tail = false;
+	blk64_t pblk;
 	errcode_t err;
 	int ret;
 
@@ -680,8 +699,6 @@ static int falloc_hole(struct jfs *fs, const struct jfs_cred *c, ext2_ino_t ino,
 			seed = true;
 		ext2fs_extent_free(handle);
 		if (seed) {
-			blk64_t pblk;
-
 			ret = alloc_block(fs, ino, inode, lblk, 0, true, &pblk);
 			if (ret)
 				return ret;
@@ -691,10 +708,25 @@ static int falloc_hole(struct jfs *fs, const struct jfs_cred *c, ext2_ino_t ino,
 	}
 	if (!len)
 		return 0;
-	err = ext2fs_fallocate(fs->e2fs, EXT2_FALLOCATE_FORCE_UNINIT, ino,
-			       (struct ext2_inode *)inode, ~0ULL, lblk, len);
-	if (err)
-		return err == EXT2_ET_BLOCK_ALLOC_FAIL ? -ENOSPC : __jfs_fail(fs, err);
+	if (lblk) {
+		ret = map_block(fs, ino, inode, lblk - 1, &pblk, &left_uw);
+		if (!ret && left_uw)
+			ret = map_block(fs, ino, inode, lblk + len, &pblk, &right_uw);
+		if (ret)
+			return ret;
+		if (left_uw && right_uw) {
+			tail = true;
+			len--;
+		}
+	}
+	if (len) {
+		err = ext2fs_fallocate(fs->e2fs, EXT2_FALLOCATE_FORCE_UNINIT, ino,
+				       (struct ext2_inode *)inode, ~0ULL, lblk, len);
+		if (err)
+			return err == EXT2_ET_BLOCK_ALLOC_FAIL ? -ENOSPC : __jfs_fail(fs, err);
+	}
+	if (tail)
+		return alloc_block(fs, ino, inode, lblk + len, 0, true, &pblk);
 	return 0;
 }
 
@@ -847,6 +879,9 @@ int jfs_fallocate(struct jfs *fs, const struct jfs_cred *c, ino_t ino, int mode,
 	}
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > jfs_i_size(&inode))
 		__jfs_set_i_size(fs, &inode, end);
+	/* ext4_fallocate and its punch/zero paths call file_modified(): the
+	 * privileges go and the times change, whatever the mode */
+	jfs_inode_kill_suid(fs, c, &inode);
 	jfs_inode_touch(&inode, JFS_T_MTIME | JFS_T_CTIME);
 	ret = __jfs_write_inode(fs, ino, &inode);
 out:

@@ -172,6 +172,16 @@ void __jfs_fill_stat(struct jfs *fs, ext2_ino_t ino, const struct ext2_inode_lar
 void jfs_inode_set_time(struct ext2_inode_large *inode, int which, const struct timespec *ts);
 void jfs_inode_touch(struct ext2_inode_large *inode, int which);	/* now */
 void jfs_inode_get_time(const struct ext2_inode_large *inode, int which, struct timespec *ts);
+/* touch_atime(): update i_atime after a read/readdir if the mount's atime
+ * policy asks for it, as an inode-only step of 2 credits (restarts the op;
+ * ext4_dirty_inode).  Caller holds the fs lock, inside an op.  The kernel
+ * ignores the result; callers may too. */
+int __jfs_touch_atime(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
+/* file_remove_privs()/should_remove_suid(): clear S_ISUID, and S_ISGID with
+ * group-exec, of a regular file changed by a caller without CAP_FSETID;
+ * true if the mode changed.  No lock needed (works on the caller's copy). */
+bool jfs_inode_kill_suid(struct jfs *fs, const struct jfs_cred *c,
+			 struct ext2_inode_large *inode);
 
 /* ---- file.c ---- */
 /* Free blocks past new_size and zero the tail of the last partial block in

@@ -289,6 +289,11 @@ int __jfs_inode_release_all(struct jfs *fs)
 
 			ji->nlookup = 0;
 			ji->nopen = 0;
+			/* each final delete is its own handle, as each iput()
+			 * of ext4_evict_inode() is */
+			err = __jfs_op_restart(fs, jfs_credits_data(fs));
+			if (err && !ret)
+				ret = err;
 			err = __jfs_inode_maybe_evict(fs, ji->ino);
 			if (err && !ret)
 				ret = err;

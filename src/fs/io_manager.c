@@ -30,8 +30,10 @@
  * else is a BUG: it catches stray ext2fs_flush2/close2 calls (§1.8).
  * Credits: each op counts the distinct fs blocks libext2fs dirties in it
  * (one credit the first time, as jbd2_journal_dirty_metadata charges) and
- * warns once when an op exceeds its declared credits, which keeps the credit
- * formulas honest before the journal enforces them.  File data never passes
+ * warns when an op exceeds its declared credits -- once per op name and
+ * process, so that one noisy op cannot hide another's overrun (every
+ * overrun is counted in fs->credit_overruns, jfs_stats) -- which keeps the
+ * credit formulas honest before the journal enforces them.  File data never passes
  * through here (file.c writes the bdev cache itself, Mode O of §3.2).
  *
  * flush writes nothing home (§1.8: flush is called from inside operations);
@@ -46,6 +48,7 @@
  * the thread-local current_jfs at open and keeps it in private_data.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include "fs_internal.h"
 
@@ -112,6 +115,38 @@ static errcode_t request_bytes(io_channel ch, unsigned long long block, int coun
 	return 0;
 }
 
+/*
+ * Op names whose credit overrun was already reported (at most once per
+ * distinct name per process, as a WARN_ONCE per call site would be).  Names
+ * are the string literals given to jfs_op_begin; compared by content.
+ * Process-wide because several filesystems may be mounted at once.
+ */
+#define JFS_OVERRUN_NAMES	64
+static struct {
+	pthread_mutex_t lock;
+	const char *names[JFS_OVERRUN_NAMES];	/* [lock] */
+	unsigned int nr;			/* [lock] */
+} overrun_warned = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* true the first time `name` overruns in this process. */
+static bool overrun_first_for(const char *name)
+{
+	bool first = true;
+	unsigned int i;
+
+	pthread_mutex_lock(&overrun_warned.lock);
+	for (i = 0; i < overrun_warned.nr; i++) {
+		if (!strcmp(overrun_warned.names[i], name)) {
+			first = false;
+			break;
+		}
+	}
+	if (first && overrun_warned.nr < JFS_OVERRUN_NAMES)
+		overrun_warned.names[overrun_warned.nr++] = name;
+	pthread_mutex_unlock(&overrun_warned.lock);
+	return first;
+}
+
 /* Charge one credit the first time this op dirties `blk` (b_modified). */
 static void note_dirty(struct jfs *fs, blk64_t blk)
 {
@@ -134,16 +169,13 @@ static void note_dirty(struct jfs *fs, blk64_t blk)
 	}
 	fs->op_blocks[fs->op_nblocks++] = blk;
 	if (fs->op_credits > 0 && (int)fs->op_nblocks == fs->op_credits + 1) {
-		static bool warned;
+		const char *name = fs->op_name ? fs->op_name : "?";
 
 		fs->credit_overruns++;
-		if (!warned) {
-			warned = true;
+		if (overrun_first_for(name))
 			jbd_warn(__FILE__, __LINE__,
 				 "op %s dirtied more than its %d declared credits (block %llu)",
-				 fs->op_name ? fs->op_name : "?", fs->op_credits,
-				 (unsigned long long)blk);
-		}
+				 name, fs->op_credits, (unsigned long long)blk);
 	}
 }
 

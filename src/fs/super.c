@@ -524,4 +524,7 @@ void jfs_get_stats(struct jfs *fs, struct jfs_stats *st)
 	st->dev_writes = atomic_load(&fs->bdev->stat_writes);
 	st->dev_flushes = atomic_load(&fs->bdev->stat_flushes);
 	st->bytes_written = atomic_load(&fs->bdev->stat_bytes_written);
+	mutex_lock(&fs->fs_lock);
+	st->credit_overruns = fs->credit_overruns;
+	mutex_unlock(&fs->fs_lock);
 }

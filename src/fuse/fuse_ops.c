@@ -191,11 +191,13 @@ static void jfuse_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/*
-	 * Let the kernel clear setuid/setgid on write and chown
-	 * (file_remove_privs() sends a SETATTR(mode)) rather than relying on
-	 * the fs to do it on every WRITE.
+	 * The fs clears setuid/setgid itself on write and chown, as
+	 * file_remove_privs()/chown_common() do.  Without this the kernel
+	 * would send a SETATTR(mode) on the writer's behalf, which a
+	 * non-owner is refused when the fs checks permissions.
 	 */
-	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV)
+		conn->want |= FUSE_CAP_HANDLE_KILLPRIV;
 	/* the fs has no byte-range locks: the kernel keeps them locally */
 	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
@@ -295,6 +297,10 @@ static void jfuse_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 		err = jfs_getattr(m->fs, to_ino(ino), &st);
 	} else {
 		get_cred(req, &cr, to_set & (JFS_SET_MODE | JFS_SET_UID | JFS_SET_GID));
+		/* FATTR_FH: ftruncate on a descriptor the kernel opened for
+		 * writing; the fs must not ask the mode for write permission */
+		if (fi)
+			to_set |= JFS_SET_FH;
 		err = jfs_setattr(m->fs, &cr.c, to_ino(ino), attr, to_set, &st);
 		put_cred(&cr);
 	}
@@ -633,11 +639,13 @@ static void jfuse_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 }
 
 /*
- * One READDIR(PLUS) request.  The filldir callback may run under the fs
- * lock, so it never calls back into the fs: for READDIR it packs entries
- * straight into the reply buffer; for READDIRPLUS it only records which
- * entries fit, and the inodes are taken (jfs_iget) after jfs_readdir()
- * has returned.
+ * One READDIR(PLUS) request.  The filldir callback runs under the fs lock,
+ * so it never calls back into the fs: for READDIR it packs entries straight
+ * into the reply buffer; for READDIRPLUS it only records which entries fit
+ * (the record size depends on the name alone), and the inodes are taken
+ * with jfs_iget() after jfs_readdir() has returned.  Between the two an
+ * entry can be unlinked; such an entry goes out without a nodeid, which the
+ * kernel treats as "no attributes" rather than as an error.
  */
 struct plus_ent {
 	ino_t ino;

@@ -57,9 +57,16 @@
 
 static bool log_syslog;
 
+/* libfuse's own messages (its levels are syslog's) once stderr is gone */
+static void fuse_log_syslog(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	vsyslog((int)level, fmt, ap);
+}
+
 void jfuse_log_to_syslog(void)
 {
 	openlog("jbdlab", LOG_PID, LOG_DAEMON);
+	fuse_set_log_func(fuse_log_syslog);
 	log_syslog = true;
 }
 
@@ -134,6 +141,9 @@ static int lock_image(const char *image, bool ro)
 			close(fd);
 			return -1;
 		}
+		if (waited == 1000)
+			jfuse_err("%s is locked by another jbdlab mount (still writing it "
+				  "home?); waiting up to %d s", image, JFUSE_LOCK_WAIT_MS / 1000);
 		usleep(20 * 1000);
 		waited += 20;
 	}

@@ -66,10 +66,16 @@ void jfuse_usage(FILE *f)
 "  subtype=NAME            type shown as fuse.NAME (default fuse.jbdlab)\n"
 "  nosubtype               show the type as plain \"fuse\" (fstests' FSTYP=fuse)\n"
 "  debug                   same as -d\n"
-"  suid, nosuid, dev, nodev, exec, noexec, sync, async, dirsync,\n"
-"  atime, noatime          passed to the kernel (FUSE defaults: nosuid,nodev)\n"
-"  relatime, norelatime, strictatime, nostrictatime, lazytime, nolazytime,\n"
-"  diratime, nodiratime, defaults, auto, noauto, user, nouser, users, nofail,\n"
+"  relatime                update atime on read/readdir only when it is not\n"
+"                          newer than mtime/ctime or is a day old (default)\n"
+"  strictatime             update atime on every read/readdir\n"
+"  noatime                 never update atime (also passed to the kernel)\n"
+"  nodiratime, diratime    no atime updates on directories / the default\n"
+"  atime, norelatime, nostrictatime\n"
+"                          back to the default (relatime)\n"
+"  suid, nosuid, dev, nodev, exec, noexec, sync, async, dirsync\n"
+"                          passed to the kernel (FUSE defaults: nosuid,nodev)\n"
+"  lazytime, nolazytime, defaults, auto, noauto, user, nouser, users, nofail,\n"
 "  _netdev, x-*, comment=  accepted from mount(8) and ignored\n");
 }
 
@@ -163,16 +169,38 @@ static const char *const kernel_flag_opts[] = {
 };
 
 static const char *const ignored_opts[] = {
-	/*
-	 * mount(8) and fstab noise, and atime policies: access times are the
-	 * filesystem's business under FUSE (the kernel does not update them),
-	 * and refusing "relatime" fails fstests generic/003 for fuse2fs.
-	 */
-	"relatime", "norelatime", "strictatime", "nostrictatime",
-	"lazytime", "nolazytime", "diratime", "nodiratime",
+	/* mount(8) and fstab noise */
+	"lazytime", "nolazytime",
 	"defaults", "auto", "noauto", "user", "nouser", "users", "nofail",
 	"_netdev", "loud", "silent", NULL,
 };
+
+/*
+ * Access-time policies.  Under FUSE the kernel does not update atime: the
+ * filesystem does (src/fs/attr.c), so these go to the fs.  They combine as
+ * the kernel's mount flags do: noatime wins over the others, relatime is
+ * the default, strictatime picks "always"; norelatime and nostrictatime
+ * fall back to the default (util-linux only clears the flag).  "atime" and
+ * "noatime" also go to the kernel (libfuse makes MS_* flags of them).
+ * Returns false for a key that is not an atime option.
+ */
+static bool parse_atime_opt(struct jfuse_opts *o, const char *key)
+{
+	if (!strcmp(key, "noatime"))
+		o->fs.atime = JFS_ATIME_NOATIME;
+	else if (!strcmp(key, "atime") || !strcmp(key, "relatime") ||
+		 !strcmp(key, "norelatime") || !strcmp(key, "nostrictatime"))
+		o->fs.atime = JFS_ATIME_RELATIME;
+	else if (!strcmp(key, "strictatime"))
+		o->fs.atime = JFS_ATIME_STRICT;
+	else if (!strcmp(key, "nodiratime"))
+		o->fs.nodiratime = true;
+	else if (!strcmp(key, "diratime"))
+		o->fs.nodiratime = false;
+	else
+		return false;
+	return true;
+}
 
 static bool in_list(const char *const *l, const char *s)
 {
@@ -217,7 +245,11 @@ static int parse_one(struct jfuse_opts *o, char *opt)
 			o->fs.norecovery = true;
 		else if (!strcmp(key, "debug"))
 			o->debug = o->foreground = true;
-		else if (in_list(kernel_flag_opts, key)) {
+		else if (parse_atime_opt(o, key)) {
+			if (in_list(kernel_flag_opts, key) &&
+			    fuse_opt_add_opt(&o->kernel_flags, key) == -1)
+				return bad_value(key, "", "out of memory");
+		} else if (in_list(kernel_flag_opts, key)) {
 			if (fuse_opt_add_opt(&o->kernel_flags, key) == -1)
 				return bad_value(key, "", "out of memory");
 		} else if (in_list(ignored_opts, key) || !strncmp(key, "x-", 2))

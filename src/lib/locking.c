@@ -214,3 +214,34 @@ void wake_up_var(const void *var)
 {
 	bucket_wake(bucket_of(var, 0));
 }
+
+/* ---------------------------------------------------------------- rwlock_t */
+
+void rwlock_init(rwlock_t *l)
+{
+	pthread_rwlock_init(&l->lock, NULL);
+	atomic_store(&l->writer, 0);
+}
+
+void read_lock(rwlock_t *l)
+{
+	pthread_rwlock_rdlock(&l->lock);
+}
+
+void read_unlock(rwlock_t *l)
+{
+	pthread_rwlock_unlock(&l->lock);
+}
+
+void write_lock(rwlock_t *l)
+{
+	pthread_rwlock_wrlock(&l->lock);
+	atomic_store_explicit(&l->writer, current_tid(), memory_order_relaxed);
+}
+
+void write_unlock(rwlock_t *l)
+{
+	BUG_ON(atomic_load_explicit(&l->writer, memory_order_relaxed) != current_tid());
+	atomic_store_explicit(&l->writer, 0, memory_order_relaxed);
+	pthread_rwlock_unlock(&l->lock);
+}

@@ -341,7 +341,7 @@ static int do_create(struct sthread *t, int op)
 static int do_link(struct sthread *t, int op)
 {
 	char src[PATH_MAX], dst[PATH_MAX], name[NAME_MAX + 1];
-	struct snode *sdir, *ddir;
+	struct snode *sdir, *ddir, *n;
 	struct sdentry *sd;
 	int want, r;
 
@@ -364,8 +364,9 @@ static int do_link(struct sthread *t, int op)
 		ddir->mtime_known = sd->node->mtime_known = false;
 	if (r != RES_OK)
 		return r == RES_FAIL ? -1 : 0;
-	model_add_dentry(t, ddir, name, sd->node);
-	sd->node->mtime_known = false;
+	n = sd->node;		/* sd dies if ddir's dentry array grows */
+	model_add_dentry(t, ddir, name, n);
+	n->mtime_known = false;
 	return 0;
 }
 

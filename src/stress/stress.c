@@ -50,6 +50,7 @@ void stress_fail(struct sthread *t, const char *fmt, ...)
 	t->failed = true;
 	atomic_store(&stress_stop, true);
 	pthread_mutex_lock(&fail_lock);
+	fflush(stdout);		/* keep --verbose output and the report in order */
 	if (fail_msgs++ < MAX_FAIL_MSGS) {
 		fprintf(stderr, "stress: FAIL seed=%" PRIu64 " thread=%d op#%" PRIu64 " [%s]: ",
 			run_seed, t->id, t->opno, t->desc);

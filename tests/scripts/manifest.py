@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # manifest.py DIR - print one line per object below DIR (DIR itself is ".")
-# in sorted path order: path, type, mode, uid, gid, size, nlink, rdev, link
-# target, sha256 of the content, sorted xattrs (name=hex value), mtime seconds,
-# and for hard links the first path of the same inode.  Two mounts of the same
+# in sorted path order: path, inode number, type, mode, uid, gid, size,
+# st_blocks, nlink, rdev, link target, sha256 of the content, sorted xattrs
+# (name=hex value), mtime seconds, and for hard links the first path of the
+# same inode.  Two mounts of the same
 # image (jbdlab FUSE and the kernel) must print identical manifests.
 import hashlib
 import os
@@ -65,10 +66,10 @@ def main():
         group = "-"
         if k != "d" and st.st_nlink > 1:
             group = first_of_ino.setdefault(st.st_ino, r)
-        print("%s type=%s mode=%04o uid=%d gid=%d size=%d nlink=%d rdev=%s target=%s "
-              "sha256=%s xattrs=%s mtime=%d linkgroup=%s" %
-              (r, k, stat.S_IMODE(m), st.st_uid, st.st_gid, size, st.st_nlink, rdev,
-               target, digest, xattrs(p), st.st_mtime_ns // 1000000000, group))
+        print("%s ino=%d type=%s mode=%04o uid=%d gid=%d size=%d blocks=%d nlink=%d rdev=%s "
+              "target=%s sha256=%s xattrs=%s mtime=%d linkgroup=%s" %
+              (r, st.st_ino, k, stat.S_IMODE(m), st.st_uid, st.st_gid, size, st.st_blocks,
+               st.st_nlink, rdev, target, digest, xattrs(p), st.st_mtime_ns // 1000000000, group))
 
 
 if __name__ == "__main__":

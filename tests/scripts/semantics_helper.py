@@ -155,9 +155,14 @@ def unlinked(d):
 
 def write_as_other(p):
     """Run as a non-owner: a write must clear S_ISUID and S_ISGID (group-exec file)."""
-    fd = os.open(p, os.O_WRONLY)
-    os.write(fd, b"written by uid %d\n" % os.getuid())
-    os.close(fd)
+    try:
+        fd = os.open(p, os.O_WRONLY)
+        os.write(fd, b"written by uid %d\n" % os.getuid())
+        os.close(fd)
+    except OSError as e:
+        bad("write to a 06777 file by uid %d: %s (mode now %04o)" %
+            (os.getuid(), errname(e.errno), stat.S_IMODE(os.lstat(p).st_mode)))
+        return
     m = stat.S_IMODE(os.lstat(p).st_mode)
     if m & (stat.S_ISUID | stat.S_ISGID):
         bad("after a write by uid %d the mode is %04o: SUID/SGID not cleared" % (os.getuid(), m))
@@ -166,9 +171,14 @@ def write_as_other(p):
 
 
 def truncate_as_other(p):
-    fd = os.open(p, os.O_WRONLY)
-    os.ftruncate(fd, 3)
-    os.close(fd)
+    try:
+        fd = os.open(p, os.O_WRONLY)
+        os.ftruncate(fd, 3)
+        os.close(fd)
+    except OSError as e:
+        bad("ftruncate of a 06777 file by uid %d: %s (mode now %04o)" %
+            (os.getuid(), errname(e.errno), stat.S_IMODE(os.lstat(p).st_mode)))
+        return
     m = stat.S_IMODE(os.lstat(p).st_mode)
     if m & (stat.S_ISUID | stat.S_ISGID):
         bad("after ftruncate by uid %d the mode is %04o: SUID/SGID not cleared" % (os.getuid(), m))

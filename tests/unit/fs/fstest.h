@@ -8,6 +8,7 @@
 #define JBDLAB_FSTEST_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,57 @@ static __attribute__((unused)) struct jfs *fst_mount(const char *img, bool ro)
 		exit(1);
 	}
 	return fs;
+}
+
+/*
+ * Capture what the code under test writes to stderr (libext2fs's com_err
+ * messages, jbd_warn): fst_stderr_begin() points fd 2 at a file,
+ * fst_stderr_end() restores it and returns the captured text (static
+ * buffer, NUL-terminated, also echoed to the real stderr for the log).
+ */
+static int fst_saved_stderr = -1;
+
+static __attribute__((unused)) void fst_stderr_begin(void)
+{
+	int fd;
+
+	fflush(stderr);
+	fd = open(fst_path("stderr.txt"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	REQUIRE(fd >= 0);
+	fst_saved_stderr = dup(2);
+	REQUIRE(fst_saved_stderr >= 0);
+	REQUIRE(dup2(fd, 2) == 2);
+	close(fd);
+}
+
+static __attribute__((unused)) const char *fst_stderr_end(void)
+{
+	static char text[16384];
+	ssize_t n;
+	int fd;
+
+	fflush(stderr);
+	REQUIRE(fst_saved_stderr >= 0);
+	REQUIRE(dup2(fst_saved_stderr, 2) == 2);
+	close(fst_saved_stderr);
+	fst_saved_stderr = -1;
+	fd = open(fst_path("stderr.txt"), O_RDONLY);
+	REQUIRE(fd >= 0);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	fputs(text, stderr);
+	return text;
+}
+
+/* Occurrences of `needle` in `text`. */
+static __attribute__((unused)) int fst_count(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
 }
 
 static int fst_done(const char *name)
