@@ -344,6 +344,15 @@ static int setattr_prepare(struct jfs *fs, const struct jfs_cred *c,
 	bool root = jfs_cred_is_root(fs, c);
 	int ret;
 
+	/*
+	 * With default_permissions the FUSE kernel ran setattr_prepare() itself
+	 * (fuse_do_setattr()) before sending the request, including the
+	 * ATTR_KILL_SUID/SGID mode change of file_remove_privs(), which is
+	 * exempt from the owner rule there: do not check a second time.
+	 */
+	if (fs->opts.default_permissions)
+		root = true;
+
 	if (to_set & JFS_SET_UID) {
 		/* chown_ok(): only CAP_CHOWN changes the owner */
 		if (!root && !(c->uid == i_uid(inode) && attr->st_uid == i_uid(inode)))
@@ -355,9 +364,24 @@ static int setattr_prepare(struct jfs *fs, const struct jfs_cred *c,
 			       (attr->st_gid == i_gid(inode) || jfs_cred_in_group(c, attr->st_gid))))
 			return -EPERM;
 	}
-	if (to_set & JFS_SET_MODE) {
-		if (!owner_or_root(fs, c, inode))
+	if (to_set & JFS_SET_MODE && !root) {
+		mode_t cur = inode->i_mode & 07777, want = attr->st_mode & 07777;
+
+		/*
+		 * Without FUSE_HANDLE_KILLPRIV the kernel clears SUID/SGID after a
+		 * write or truncate by sending a mode change for the writer
+		 * (file_remove_privs() -> notify_change(ATTR_KILL_*)); the VFS
+		 * lets a non-owner with write access do exactly that.
+		 */
+		bool kill_only = want == (cur & ~(mode_t)(S_ISUID | S_ISGID)) && want != cur;
+
+		if (kill_only) {
+			ret = __jfs_permission(fs, c, inode, JFS_MAY_WRITE);
+			if (ret)
+				return -EPERM;
+		} else if (!owner_or_root(fs, c, inode)) {
 			return -EPERM;
+		}
 	}
 	if (to_set & (JFS_SET_ATIME | JFS_SET_MTIME)) {
 		bool now_only = (!(to_set & JFS_SET_ATIME) || (to_set & JFS_SET_ATIME_NOW)) &&
