@@ -24,8 +24,14 @@
  * Lock ranking (outermost first; see also include/locking.h):
  *   j_checkpoint_mutex
  *     j_state_lock (rw)            -> t_handle_lock
- *       jh->b_state_lock (spin)    -> j_list_lock (spin)
- *   j_revoke_lock (spin) is taken alone.
+ *       buffer lock (BH_Lock)      (never taken under the spinlocks below)
+ *         jh->b_state_lock (spin)  -> j_list_lock (spin)
+ *           jbd_lock_bh_journal_head (BH_JournalHead bit spinlock, leaf)
+ *   j_revoke_lock, j_logged_lock (spin) are leaves taken alone;
+ *   j_wait_commit_lock is a leaf (may be taken under j_state_lock);
+ *   j_abort_mutex is taken with no other journal lock held.
+ *   wake_up_var() on the journal's wait queues only after dropping
+ *   j_state_lock.  The fs API contract is in src/journal/journal.c.
  *   The fs lock (src/fs) is taken AFTER a handle has started and dropped
  *   before it stops; the commit thread never takes it.
  */
@@ -219,7 +225,7 @@ enum transaction_state {
 struct transaction_s {
 	journal_t *t_journal;			/* [const] */
 	tid_t t_tid;				/* [const] */
-	enum transaction_state t_state;		/* [j_state_lock] (T_RUNNING->T_LOCKED also t_handle_lock) */
+	enum transaction_state t_state;		/* [j_state_lock write; T_FINISHED also j_list_lock] */
 	unsigned long t_log_start;		/* first log block [j_state_lock] */
 	int t_nr_buffers;			/* on t_buffers [j_list_lock] */
 	struct journal_head *t_reserved_list;	/* BJ_Reserved [j_list_lock] */
@@ -233,8 +239,8 @@ struct transaction_s {
 	struct buffer_head **t_data_bufs;	/* [j_list_lock] */
 	int t_nr_data_bufs, t_data_bufs_cap;	/* [j_list_lock] */
 	spinlock_t t_handle_lock;
-	unsigned long t_max_wait;		/* [t_handle_lock] */
-	unsigned long t_start;			/* [const] ms */
+	unsigned long t_max_wait;		/* [t_handle_lock] (not measured) */
+	unsigned long t_start;			/* ms; reset at commit end [j_state_lock] */
 	unsigned long t_requested;		/* commit requested, ms [j_state_lock] */
 	unsigned long t_expires;		/* [const] ms */
 	_Atomic int t_updates;			/* open handles [atomic; read under j_state_lock] */
@@ -243,7 +249,7 @@ struct transaction_s {
 	_Atomic int t_handle_count;		/* [atomic] */
 	transaction_t *t_cpnext, *t_cpprev;	/* j_checkpoint_transactions ring [j_list_lock] */
 	int t_synchronous_commit;		/* [t_handle_lock] */
-	int t_need_data_flush;			/* [owner: commit thread] */
+	int t_need_data_flush;			/* [owner: commit thread] (unused: internal journal) */
 	struct list_head t_deferred_frees;	/* fs blocks freed in this tid: reuse only after commit (model of ext4_mb_free_metadata) [j_list_lock] */
 };
 
@@ -350,7 +356,7 @@ struct journal_s {
 	int j_max_transaction_buffers;		/* [const] */
 	int j_revoke_records_per_block;		/* [const] */
 	int j_transaction_overhead_buffers;	/* [const] */
-	unsigned long j_commit_interval;	/* ms [const] */
+	unsigned long j_commit_interval;	/* ms, commit= (set by the fs before the first handle) [const] */
 	unsigned long j_commit_timer_expires;	/* ms [j_state_lock] */
 
 	spinlock_t j_revoke_lock;
