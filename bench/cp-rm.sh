@@ -8,11 +8,13 @@
 # for jbdlab, fuse2fs (Debian's, `fuse2fs -o fakeroot`) and the kernel (loop
 # mount).  Prints each time, the ratios jbdlab/fuse2fs and jbdlab/kernel from
 # this one run, jbdlab's peak RSS (VmHWM, sampled) against cache_size + 64 MiB,
-# and e2fsck -fn of every image afterwards.
+# and e2fsck -fn of every image afterwards.  The contender "jbdlab-default"
+# is jbdlab again without cache_size= (the default, 256M): its time is shown,
+# and its peak RSS checked against 256M + 64 MiB; it is not in the ratios.
 #
 # Environment: JBDLAB (default build/jbdlab), SRC, CACHE_SIZE (default 64M,
 # passed as -o cache_size=), SEED (-o seed=, default 1), IMG_SIZE (1G), BS
-# (2048), CONTENDERS (default "jbdlab fuse2fs kernel").
+# (2048), CONTENDERS (default "jbdlab fuse2fs kernel jbdlab-default").
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,7 +25,8 @@ CACHE_SIZE=${CACHE_SIZE:-64M}
 SEED=${SEED:-1}
 IMG_SIZE=${IMG_SIZE:-1G}
 BS=${BS:-2048}
-CONTENDERS=${CONTENDERS:-"jbdlab fuse2fs kernel"}
+CONTENDERS=${CONTENDERS:-"jbdlab fuse2fs kernel jbdlab-default"}
+DEFAULT_CACHE_SIZE=256M	# mount_opts.c: cache_size default
 
 [ "$(id -u)" = 0 ] || { echo "cp-rm: needs root" >&2; exit 1; }
 T=$(mktemp -d /tmp/jbdlab-bench.XXXXXX)
@@ -73,8 +76,7 @@ echo "cp-rm: src=$SRC ($src_files entries, $src_kib KiB) image=$IMG_SIZE bs=$BS"
 echo "cp-rm: jbdlab=$JBDLAB -o cache_size=$CACHE_SIZE,seed=$SEED; fuse2fs -o fakeroot; kernel loop mount"
 tar -cf - "$SRC" 2>/dev/null >/dev/null	# the source in the page cache for everyone
 
-declare -A T_CP T_RM T_UM T_ALL FSCK
-HWM=0
+declare -A T_CP T_RM T_UM T_ALL FSCK HWM
 for who in $CONTENDERS; do
 	img=$T/$who.img
 	truncate -s "$IMG_SIZE" "$img"
@@ -83,6 +85,10 @@ for who in $CONTENDERS; do
 	case $who in
 	jbdlab)
 		"$JBDLAB" mount -f -o "cache_size=$CACHE_SIZE,seed=$SEED" "$img" "$MNT" >"$T/daemon.log" 2>&1 &
+		PID=$!
+		;;
+	jbdlab-default)
+		"$JBDLAB" mount -f -o "seed=$SEED" "$img" "$MNT" >"$T/daemon.log" 2>&1 &
 		PID=$!
 		;;
 	fuse2fs)
@@ -96,7 +102,8 @@ for who in $CONTENDERS; do
 		;;
 	esac
 	wait_mount
-	if [ "$who" = jbdlab ]; then
+	if [ "${who%-default}" = jbdlab ]; then
+		rm -f "$T/hwm"
 		( while sleep 0.2; do
 			awk '/^VmHWM/ { print $2 }' "/proc/$PID/status" 2>/dev/null >"$T/hwm.tmp" &&
 				[ -s "$T/hwm.tmp" ] && mv "$T/hwm.tmp" "$T/hwm"
@@ -115,7 +122,7 @@ for who in $CONTENDERS; do
 	t3=$(now)
 	if [ -n "$SAMPLER" ]; then
 		kill "$SAMPLER" 2>/dev/null; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=""
-		HWM=$(cat "$T/hwm" 2>/dev/null || echo 0)
+		HWM[$who]=$(cat "$T/hwm" 2>/dev/null || echo 0)
 	fi
 	PID=""
 	T_CP[$who]=$(elapsed "$t0" "$t1")
@@ -136,9 +143,11 @@ ratio() { # A B -> A/B for each phase
 }
 ratio jbdlab fuse2fs
 ratio jbdlab kernel
-if [ -n "${T_ALL[jbdlab]:-}" ]; then
-	limit=$(( $(to_kib "$CACHE_SIZE") + 64 * 1024 ))
-	verdict="within"
-	[ "$HWM" -gt "$limit" ] && verdict="OVER"
-	echo "cp-rm: jbdlab peak RSS (VmHWM) $((HWM / 1024)) MiB vs cache_size + 64 MiB = $((limit / 1024)) MiB: $verdict"
-fi
+peak_rss() { # CONTENDER CACHE_SIZE
+	[ -n "${T_ALL[$1]:-}" ] || return 0
+	local limit=$(( $(to_kib "$2") + 64 * 1024 )) hwm=${HWM[$1]:-0} verdict=within
+	[ "$hwm" -gt "$limit" ] && verdict="OVER"
+	echo "cp-rm: $1 peak RSS (VmHWM) $((hwm / 1024)) MiB vs cache_size $2 + 64 MiB = $((limit / 1024)) MiB: $verdict"
+}
+peak_rss jbdlab "$CACHE_SIZE"
+peak_rss jbdlab-default "$DEFAULT_CACHE_SIZE"

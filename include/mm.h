@@ -374,6 +374,9 @@ void bh_lru_thread_exit(void);
 int writeback_start(struct address_space *m, unsigned int dirty_writeback_ms);
 void writeback_stop(struct address_space *m);
 void writeback_kick(struct address_space *m);
+/* balance_dirty_pages: a dirtier holding no lock waits (at most 200 ms) while
+ * dirty data is above half the limit. */
+void balance_dirty_pages_ratelimited(struct address_space *m);
 /* sync_blockdev(): write every dirty buffer, wait for all, then flush the device. */
 int sync_blockdev(struct block_device *bdev);
 /* filemap_write_and_wait(): the same without the device flush. */

@@ -34,7 +34,9 @@
  * dirtied (a warning on overrun); the journal issue enforces them.
  *
  * Locking rules: jfs_op_begin takes fs->fs_lock and sets the thread-local
- * current_jfs; jfs_op_end syncs and drops both.  Ops do not nest: a helper
+ * current_jfs; jfs_op_end syncs and drops both, then lets the page cache
+ * throttle the caller if it dirtied too much (balance_dirty_pages: the
+ * caller must hold no page-cache lock across jfs_op_end).  Ops do not nest: a helper
  * called inside an op uses the `__` variants (which assert the lock) and
  * __jfs_op_restart to split unbounded work.  The alloc-stats callback runs
  * inside libext2fs calls, i.e. with the fs lock held.
@@ -341,6 +343,8 @@ int jfs_op_end(struct jfs *fs, int err)
 	fs->op_nblocks = 0;
 	current_jfs = NULL;
 	mutex_unlock(&fs->fs_lock);
+	/* As generic_perform_write() does after each chunk: no lock held now. */
+	balance_dirty_pages_ratelimited(&fs->mapping);
 	return err ? err : serr;
 }
 

@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,6 +48,7 @@
 #include "cli.h"
 #include "cli/jbdlab_version.h"
 #include "fuse/jfuse.h"
+#include "mm.h"
 
 #define PFX "jbdlab mount: "
 
@@ -54,6 +56,21 @@
  * whole-range lock that the device layer might take on real data */
 #define JFUSE_LOCK_OFFSET	((off_t)1 << 62)
 #define JFUSE_LOCK_WAIT_MS	30000
+
+/*
+ * Memory of the daemon beyond its page cache.  FUSE workers: each owns a
+ * request buffer of max_write (1 MiB) + a header, and every op runs under
+ * the fs lock anyway, so more than a few workers add memory, not speed.
+ * malloc arenas: glibc gives each new thread its own arena (up to 8 per
+ * core), and memory freed by one thread into another's arena stays there.
+ * The quarantine: freed folios it holds count against cache_size, so it
+ * keeps at most 1/32 of the cache (KASAN's QUARANTINE_FRACTION).
+ */
+#define JFUSE_DEF_MAX_THREADS	4
+#define JFUSE_MALLOC_ARENAS	2
+#define JFUSE_DEF_CACHE		(256UL << 20)	/* fs.h: cache_size 0 */
+#define JFUSE_QUARANTINE_FRACTION	32
+#define JFUSE_QUARANTINE_MAX	1024		/* quarantine.c's default */
 
 static bool log_syslog;
 
@@ -295,6 +312,13 @@ static int run(struct jfuse_opts *o, int status_fd)
 	 * blocked in them so the signal always lands on a libfuse thread and
 	 * wakes the request loop.
 	 */
+	mallopt(M_ARENA_MAX, JFUSE_MALLOC_ARENAS);
+	{
+		size_t cache = o->fs.cache_size ? o->fs.cache_size : JFUSE_DEF_CACHE;
+		unsigned long qlen = cache / PAGE_SIZE / JFUSE_QUARANTINE_FRACTION;
+
+		quarantine_set_len(qlen < JFUSE_QUARANTINE_MAX ? (qlen ? qlen : 1) : JFUSE_QUARANTINE_MAX);
+	}
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
@@ -348,8 +372,8 @@ static int run(struct jfuse_opts *o, int status_fd)
 			err = -ENOMEM;
 		} else {
 			fuse_loop_cfg_set_clone_fd(cfg, 0);
-			if (o->max_threads)
-				fuse_loop_cfg_set_max_threads(cfg, o->max_threads);
+			fuse_loop_cfg_set_max_threads(cfg, o->max_threads ? o->max_threads
+							       : JFUSE_DEF_MAX_THREADS);
 			err = fuse_session_loop_mt(m.se, cfg);
 			fuse_loop_cfg_destroy(cfg);
 		}

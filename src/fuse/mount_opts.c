@@ -61,7 +61,7 @@ void jfuse_usage(FILE *f)
 "  norecovery, noload      do not replay the journal\n"
 "  entry_timeout=SECONDS   dentry cache timeout (default 1.0)\n"
 "  attr_timeout=SECONDS    attribute cache timeout (default 1.0)\n"
-"  max_threads=N           most FUSE worker threads\n"
+"  max_threads=N           most FUSE worker threads (default 4)\n"
 "  fsname=NAME             source shown in /proc/mounts (default the image path)\n"
 "  subtype=NAME            type shown as fuse.NAME (default fuse.jbdlab)\n"
 "  nosubtype               show the type as plain \"fuse\" (fstests' FSTYP=fuse)\n"

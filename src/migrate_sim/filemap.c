@@ -360,6 +360,7 @@ int address_space_init(struct address_space *m, struct block_device *bdev,
 	}
 	pthread_mutex_init(&m->priv->wb_lock, NULL);
 	pthread_cond_init(&m->priv->wb_cond, NULL);
+	pthread_cond_init(&m->priv->wb_done, NULL);
 	mutex_init(&m->priv->reclaim_mutex);
 	if (bdev)
 		bdev->bd_mapping = m;
@@ -431,6 +432,7 @@ void address_space_destroy(struct address_space *m)
 		m->host->bd_mapping = NULL;
 	pthread_mutex_destroy(&m->priv->wb_lock);
 	pthread_cond_destroy(&m->priv->wb_cond);
+	pthread_cond_destroy(&m->priv->wb_done);
 	free(m->priv);
 	m->priv = NULL;
 }

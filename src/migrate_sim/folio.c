@@ -23,13 +23,24 @@
  * folio_lock()/folio_unlock() in mm/filemap.c (PG_waiters is not used: the
  * bucket's waiter count plays its role).
  *
+ * Folio memory comes from a page allocator of our own (the buddy
+ * allocator's free_area[] in spirit, without splitting or merging): whole
+ * mmap'd chunks carved into folios of one order, and a free list per order
+ * that quarantine releases feed.  malloc would pad every page-aligned 4 KiB
+ * allocation with up to a page of waste and scatter folios over per-thread
+ * arenas whose freed space it cannot return, doubling the daemon's RSS
+ * over the page cache it holds.  Memory handed back is reused only after
+ * the quarantine let go of it, exactly as with free().
+ *
  * Locking rules:
+ *   - free_area[order].lock is a leaf spinlock (folio_alloc never sleeps);
  *   - _refcount and flags are [atomic]; no lock is needed to change them;
  *   - folio_lock() sleeps: never call it with a spinlock held;
  *   - folio_put() may be called anywhere (even under spinlocks and inside
  *     rcu_read_lock()): freeing never sleeps, the release is deferred.
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "mm_internal.h"
 
@@ -40,6 +51,74 @@ static _Atomic uint64_t generation_seq;
 uint64_t folio_next_pfn(void)
 {
 	return atomic_load(&pfn_seq);
+}
+
+/* ------------------------------------------------------ page allocator */
+
+#define FOLIO_POOL_ORDERS	11		/* orders 0..10 come from the pool */
+#define FOLIO_POOL_CHUNK	(2UL << 20)	/* mmap granule of the pool */
+
+struct free_area {
+	spinlock_t lock;		/* leaf [lock] */
+	void *free_list;		/* freed folio memory, linked through its first word [lock] */
+	char *chunk_next, *chunk_end;	/* uncarved rest of the newest chunk [lock] */
+};
+
+static struct free_area free_area[FOLIO_POOL_ORDERS];
+
+__attribute__((constructor)) static void free_area_ctor(void)
+{
+	for (unsigned int i = 0; i < FOLIO_POOL_ORDERS; i++)
+		spin_lock_init(&free_area[i].lock);
+}
+
+/* Page-aligned memory for one folio of `order` (contents undefined). */
+static void *folio_data_alloc(unsigned int order)
+{
+	size_t size = PAGE_SIZE << order;
+	struct free_area *area;
+	void *p;
+
+	if (order >= FOLIO_POOL_ORDERS) {
+		p = aligned_alloc(PAGE_SIZE, size);
+		BUG_ON(!p);
+		return p;
+	}
+	area = &free_area[order];
+	spin_lock(&area->lock);
+	p = area->free_list;
+	if (p) {
+		area->free_list = *(void **)p;
+	} else {
+		if (area->chunk_next == area->chunk_end) {
+			size_t chunk = size > FOLIO_POOL_CHUNK ? size : FOLIO_POOL_CHUNK;
+			char *c = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			BUG_ON(c == MAP_FAILED);
+			area->chunk_next = c;
+			area->chunk_end = c + chunk;
+		}
+		p = area->chunk_next;
+		area->chunk_next += size;
+	}
+	spin_unlock(&area->lock);
+	return p;
+}
+
+static void folio_data_free(void *p, unsigned int order)
+{
+	struct free_area *area;
+
+	if (order >= FOLIO_POOL_ORDERS) {
+		free(p);
+		return;
+	}
+	area = &free_area[order];
+	spin_lock(&area->lock);
+	*(void **)p = area->free_list;
+	area->free_list = p;
+	spin_unlock(&area->lock);
 }
 
 /*
@@ -53,8 +132,7 @@ struct folio *folio_alloc(unsigned int order)
 
 	BUG_ON(!f);
 	/* Page-aligned so that mm_addr_in_quarantine() can hash by page. */
-	f->data = aligned_alloc(PAGE_SIZE, size);
-	BUG_ON(!f->data);
+	f->data = folio_data_alloc(order);
 	memset(f->data, 0, size);
 	f->order = order;
 	atomic_store(&f->flags, 0);
@@ -69,7 +147,7 @@ struct folio *folio_alloc(unsigned int order)
 /* Called by quarantine.c when the folio leaves quarantine. */
 void folio_free_memory(struct folio *f)
 {
-	free(f->data);
+	folio_data_free(f->data, f->order);
 	free(f);
 }
 

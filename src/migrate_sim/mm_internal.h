@@ -58,9 +58,10 @@ struct mapping_private {
 	unsigned int wb_interval_ms;	/* [wb_lock] */
 	pthread_mutex_t wb_lock;	/* protects the wb_ control fields [lock] */
 	pthread_cond_t wb_cond;		/* the thread's sleep [wb_lock] */
+	pthread_cond_t wb_done;		/* a pass ended (balance_dirty_pages waits) [wb_lock] */
 	_Atomic bool wb_kick_pending;	/* [atomic] cheap test before taking wb_lock */
 	_Atomic int wb_err;		/* [atomic] sticky -EIO of async writeback (AS_EIO) */
-	_Atomic unsigned long wb_passes;	/* [atomic] statistics */
+	_Atomic unsigned long wb_passes;	/* [atomic; changed under wb_lock] passes done */
 	struct mutex reclaim_mutex;	/* serialises direct reclaim writeback passes [lock] */
 };
 
@@ -71,6 +72,7 @@ void folio_free_memory(struct folio *f);	/* quarantine release: really free */
 
 /* quarantine.c */
 void quarantine_add(struct folio *f);
+size_t quarantine_bytes(void);		/* freed folio memory not yet released */
 
 /* filemap.c */
 struct folio *filemap_get_entry(struct address_space *m, pgoff_t index);

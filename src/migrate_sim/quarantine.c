@@ -60,6 +60,7 @@ static unsigned long quarantine_len = 1024;	/* [quarantine_lock] */
 static uint64_t quarantine_seq;		/* [quarantine_lock] */
 static struct qpage *qhash[1U << QHASH_BITS];	/* [quarantine_lock] */
 static _Atomic uint64_t nr_violations;
+static _Atomic size_t quarantine_nr_bytes;	/* queued + pending folio memory [atomic] */
 
 static void default_poison_report(const struct mm_poison_report *r)
 {
@@ -140,6 +141,7 @@ static void release_list(struct list_head *head)
 	list_for_each_entry_safe(f, n, head, lru) {
 		list_del_init(&f->lru);
 		quarantine_check(f);
+		atomic_fetch_sub(&quarantine_nr_bytes, folio_size(f));
 		folio_free_memory(f);
 	}
 }
@@ -173,6 +175,7 @@ void quarantine_add(struct folio *f)
 
 	memset(f->data, FOLIO_POISON, folio_size(f));
 	atomic_store(&f->flags, BIT(PG_freed));
+	atomic_fetch_add(&quarantine_nr_bytes, folio_size(f));
 
 	spin_lock(&quarantine_lock);
 	f->freed_seq = ++quarantine_seq;
@@ -207,6 +210,12 @@ unsigned long quarantine_count(void)
 	n = quarantine_nr + quarantine_nr_pending;
 	spin_unlock(&quarantine_lock);
 	return n;
+}
+
+/* quarantine_bytes - folio memory held by the quarantine.  Lock state: any. */
+size_t quarantine_bytes(void)
+{
+	return atomic_load_explicit(&quarantine_nr_bytes, memory_order_relaxed);
 }
 
 uint64_t quarantine_violations(void)

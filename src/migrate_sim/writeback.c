@@ -23,13 +23,28 @@
  * The shrinker scans mapping->lru from the oldest end with a second chance
  * for PG_referenced folios (a crude active/inactive list).
  *
- * The memory limit.  A new folio above limit_bytes triggers direct reclaim
- * in the allocating thread (mm_enforce_limit()): kick the writeback thread,
- * evict clean folios; if that is not enough (everything dirty), write back
- * synchronously with trylocks only -- the allocating thread may hold buffer
- * locks and the fs lock, so it must never block on a lock -- wait for those
- * writes, and evict again.  What cannot be freed (pinned or locked folios)
- * stays: the cache exceeds the limit only by such folios.
+ * The memory limit.  limit_bytes is charged with the mapping's folios AND
+ * the folio memory the quarantine still holds (freed, poisoned, not yet
+ * released): both are memory the page cache costs.  A new folio above the
+ * limit triggers direct reclaim in the allocating thread
+ * (mm_enforce_limit()): kick the writeback thread, evict clean folios; if
+ * that is not enough (everything dirty), write back synchronously with
+ * trylocks only -- the allocating thread may hold buffer locks and the fs
+ * lock, so it must never block on a lock -- wait for those writes, and
+ * evict again.  What cannot be freed (pinned or locked folios) stays: the
+ * cache exceeds the limit only by such folios.  The mapping is never
+ * shrunk below half the limit for the quarantine's sake (an owner that
+ * wants the whole sum under the limit keeps quarantine_len small, as the
+ * mount daemon does).
+ *
+ * Dirty throttling (mm/page-writeback.c, balance_dirty_pages()).  Dirty
+ * buffers cannot be evicted, so a writer that dirties faster than the disk
+ * drains would push every clean folio out and leave direct reclaim to
+ * write synchronously under the fs lock.  As in the kernel: above the
+ * background threshold (limit/4) mark_buffer_dirty() kicks the flusher;
+ * above the dirty threshold (limit/2) the dirtier, between operations and
+ * holding no lock, sleeps in short pauses (MAX_PAUSE 200 ms in all) until
+ * the flusher brought it back under the threshold.
  *
  * Locking rules:
  *   - passes and the shrinker take: folio lock -> buffer lock ->
@@ -255,6 +270,25 @@ static inline size_t mapping_bytes(const struct address_space *m)
 	return (size_t)atomic_load(&m->nrpages) * PAGE_SIZE;
 }
 
+/* What the page cache costs against limit_bytes: folios + quarantine. */
+static inline size_t mapping_charged_bytes(const struct address_space *m)
+{
+	return mapping_bytes(m) + quarantine_bytes();
+}
+
+/*
+ * The mapping-only size that leaves `slack` below the limit once the
+ * quarantine is charged, but never below half the limit.
+ */
+static size_t mapping_reclaim_target(const struct address_space *m, size_t slack)
+{
+	size_t q = quarantine_bytes(), floor = m->limit_bytes / 2;
+
+	if (m->limit_bytes < slack + q + floor)
+		return floor;
+	return m->limit_bytes - slack - q;
+}
+
 /*
  * shrink_mapping - evict clean, unreferenced folios, oldest first, until the
  * mapping holds at most target_bytes.  Entry: no spinlock (takes folio
@@ -371,24 +405,28 @@ next:
  * Entry: no spinlock, no folio lock of this mapping; may hold buffer locks
  * and the fs lock (we only trylock those).
  */
+static bool over_limit(const struct address_space *m, size_t need)
+{
+	return mapping_charged_bytes(m) + need > m->limit_bytes &&
+	       mapping_bytes(m) + need > m->limit_bytes / 2;
+}
+
 void mm_enforce_limit(struct address_space *m)
 {
 	size_t need = mapping_folio_size(m), target;
 
-	if (!m->limit_bytes || mapping_bytes(m) + need <= m->limit_bytes)
+	if (!m->limit_bytes || !over_limit(m, need))
 		return;
 	/* Reclaim in batches: go a little below the limit. */
-	target = m->limit_bytes - m->limit_bytes / 32;
-	target = target > need ? target - need : 0;
+	target = mapping_reclaim_target(m, m->limit_bytes / 32 + need);
 	writeback_kick(m);
-	if (shrink_mapping(m, target) && mapping_bytes(m) + need <= m->limit_bytes)
-		return;
-	if (mapping_bytes(m) + need <= m->limit_bytes)
+	shrink_mapping(m, target);
+	if (!over_limit(m, need))
 		return;
 	/* Everything left is dirty, under writeback or pinned. */
 	might_sleep();
 	mutex_lock(&m->priv->reclaim_mutex);
-	if (mapping_bytes(m) + need > m->limit_bytes) {
+	if (over_limit(m, need)) {
 		struct folio_batch wait = { 0 };
 
 		write_cache_folios(m, WB_RECLAIM, &wait, NULL);
@@ -398,14 +436,71 @@ void mm_enforce_limit(struct address_space *m)
 	mutex_unlock(&m->priv->reclaim_mutex);
 }
 
+/* Dirty bytes (a hint, see nr_dirty) and the two thresholds. */
+static inline size_t mapping_dirty_bytes(const struct address_space *m)
+{
+	return (size_t)atomic_load_explicit(&m->nr_dirty, memory_order_relaxed) << m->blkbits;
+}
+
+static inline size_t dirty_background_thresh(const struct address_space *m)
+{
+	return m->limit_bytes ? m->limit_bytes / 4 : (size_t)64 << 20;
+}
+
+static inline size_t dirty_thresh(const struct address_space *m)
+{
+	return m->limit_bytes / 2;	/* 0: unlimited cache, never throttle */
+}
+
 /* mm_dirty_pressure - a folio just became dirty: kick writeback if needed. */
 void mm_dirty_pressure(struct address_space *m)
 {
-	size_t dirty = (size_t)atomic_load_explicit(&m->nr_dirty, memory_order_relaxed) << m->blkbits;
-	size_t thresh = m->limit_bytes ? m->limit_bytes / 2 : (size_t)64 << 20;
-
-	if (dirty > thresh)
+	if (mapping_dirty_bytes(m) > dirty_background_thresh(m))
 		writeback_kick(m);
+}
+
+#define DIRTY_PAUSE_MS	10
+#define DIRTY_MAX_PAUSE_MS	200
+
+/*
+ * balance_dirty_pages_ratelimited - throttle a dirtier above the dirty
+ * threshold.  Entry: no spinlock, no folio/buffer lock, no fs lock (it
+ * sleeps while the flusher needs those); returns after at most
+ * DIRTY_MAX_PAUSE_MS even if the flusher made no progress.
+ */
+void balance_dirty_pages_ratelimited(struct address_space *m)
+{
+	struct mapping_private *p;
+	unsigned int slept = 0;
+
+	if (!m || !dirty_thresh(m) || mapping_dirty_bytes(m) <= dirty_thresh(m))
+		return;
+	p = m->priv;
+	might_sleep();
+	while (mapping_dirty_bytes(m) > dirty_thresh(m) && slept < DIRTY_MAX_PAUSE_MS) {
+		struct timespec ts;
+		unsigned long pass;
+
+		pthread_mutex_lock(&p->wb_lock);
+		if (!p->wb_running) {
+			pthread_mutex_unlock(&p->wb_lock);
+			return;		/* no flusher: nobody to wait for */
+		}
+		pass = atomic_load(&p->wb_passes);
+		p->wb_kicked = true;
+		pthread_cond_signal(&p->wb_cond);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += DIRTY_PAUSE_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (atomic_load(&p->wb_passes) == pass && !p->wb_stop)
+			if (pthread_cond_timedwait(&p->wb_done, &p->wb_lock, &ts))
+				break;
+		pthread_mutex_unlock(&p->wb_lock);
+		slept += DIRTY_PAUSE_MS;
+	}
 }
 
 /* ------------------------------------------------------ writeback thread */
@@ -442,11 +537,16 @@ static void *writeback_thread(void *arg)
 		 * ops, so resynchronise it when no folio is tagged dirty. */
 		if (!tagged)
 			atomic_store(&m->nr_dirty, 0);
-		if (m->limit_bytes && mapping_bytes(m) > m->limit_bytes - m->limit_bytes / 16)
-			shrink_mapping(m, m->limit_bytes - m->limit_bytes / 16);
-		atomic_fetch_add(&p->wb_passes, 1);
+		if (m->limit_bytes) {
+			size_t target = mapping_reclaim_target(m, m->limit_bytes / 16);
+
+			if (mapping_bytes(m) > target)
+				shrink_mapping(m, target);
+		}
 
 		pthread_mutex_lock(&p->wb_lock);
+		atomic_fetch_add(&p->wb_passes, 1);
+		pthread_cond_broadcast(&p->wb_done);	/* throttled dirtiers */
 	}
 	pthread_mutex_unlock(&p->wb_lock);
 	bh_lru_thread_exit();
