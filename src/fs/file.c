@@ -61,8 +61,6 @@
 #include <linux/falloc.h>
 #include "fs_internal.h"
 
-#define JFS_ROOT_RESERVE	64	/* blocks even root never gets (libext2fs safety) */
-
 uint64_t jfs_i_size(const struct ext2_inode_large *inode)
 {
 	return inode->i_size | ((uint64_t)inode->i_size_high << 32);
@@ -94,23 +92,16 @@ uint64_t jfs_inode_maxbytes(const struct jfs *fs, const struct ext2_inode_large 
 }
 
 /*
- * fuse2fs's fs_can_allocate(): keep r_blocks (10 % when r_blocks is 0) away
- * from ordinary users, and a small floor away from everybody, because
- * libext2fs corrupts the fs when it runs completely out of blocks.
+ * ext4_has_free_clusters() for data: the kernel's reserves, the same
+ * policy as namei.c and xattr.c (jfs_ns_can_allocate).  Root too stays
+ * out of s_resv_clusters: that reserve is what lets a truncate or punch
+ * split an extent on a full filesystem (EXT4_MB_USE_RESERVED), and what
+ * keeps libext2fs from running dry in the middle of a tree change (it has
+ * no undo, libext2fs.md §3.5, §5.2 item 10).
  */
 static int can_allocate(struct jfs *fs, const struct jfs_cred *c, blk64_t needed)
 {
-	struct ext2_super_block *sb = fs->e2fs->super;
-	blk64_t free_blocks = ext2fs_free_blocks_count(sb);
-	blk64_t reserve = ext2fs_r_blocks_count(sb);
-
-	if (!reserve)
-		reserve = ext2fs_blocks_count(sb) / 10;
-	if (jfs_cred_is_root(fs, c))
-		reserve = min_t(blk64_t, reserve, JFS_ROOT_RESERVE);
-	if (needed > free_blocks || free_blocks - needed < reserve)
-		return -ENOSPC;
-	return 0;
+	return jfs_ns_can_allocate(fs, c, needed);
 }
 
 /* Lookup only: *pblk = 0 for a hole. */
@@ -435,6 +426,109 @@ static bool last_mapped_lblk(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_l
 }
 
 /*
+ * libext2fs 1.47.0's punch_extent_blocks() rejects a freed range that ends
+ * at the last block of the filesystem (EXT2_ET_BAD_BLOCK_NUM, fixed by
+ * 509da989) -- after the extent has already been shortened or deleted, so
+ * the blocks leak, i_blocks stays, and the rest of the punch never runs.
+ * A full filesystem hands out that block sooner or later.  If [a, b] frees
+ * it (the tail of its extent), take it off that extent here first, the way
+ * ext4_ext_rm_leaf() trims an extent's tail; the library then never sees
+ * it.  Extent files only; nothing allocates.
+ */
+static int punch_fs_last_block(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode,
+			       blk64_t a, blk64_t b)
+{
+	ext2_filsys e2fs = fs->e2fs;
+	blk64_t last_pblk = ext2fs_blocks_count(e2fs->super) - 1;
+	ext2_extent_handle_t handle;
+	struct ext2fs_extent ext;
+	errcode_t err;
+	bool found = false;
+
+	if (!ext2fs_test_block_bitmap2(e2fs->block_map, last_pblk))
+		return 0;
+	err = ext2fs_extent_open2(e2fs, ino, (struct ext2_inode *)inode, &handle);
+	if (err)
+		return __jfs_fail(fs, err);
+	ext2fs_extent_goto(handle, b);	/* at b's extent, or the one before */
+	err = ext2fs_extent_get(handle, EXT2_EXTENT_CURRENT, &ext);
+	while (!err && ext.e_lblk + ext.e_len > a) {
+		blk64_t lend = ext.e_lblk + ext.e_len - 1;
+
+		if (ext.e_len && ext.e_pblk + ext.e_len - 1 == last_pblk) {
+			found = lend >= a && lend <= b;
+			break;
+		}
+		err = ext2fs_extent_get(handle, EXT2_EXTENT_PREV_LEAF, &ext);
+	}
+	if (err == EXT2_ET_EXTENT_NO_PREV || err == EXT2_ET_NO_CURRENT_NODE ||
+	    err == EXT2_ET_EXTENT_NO_NEXT)
+		err = 0;
+	if (!err && found) {
+		if (--ext.e_len)
+			err = ext2fs_extent_replace(handle, 0, &ext);
+		else
+			err = ext2fs_extent_delete(handle, 0);
+		if (!err) {
+			err = ext2fs_extent_fix_parents(handle);
+			if (err == EXT2_ET_NO_CURRENT_NODE)	/* the leaf went */
+				err = 0;
+		}
+		if (!err) {
+			ext2fs_block_alloc_stats2(e2fs, last_pblk, -1);
+			err = ext2fs_iblk_sub_blocks(e2fs, (struct ext2_inode *)inode, 1);
+		}
+	}
+	ext2fs_extent_free(handle);
+	return err ? __jfs_fail(fs, err) : 0;
+}
+
+/*
+ * ext2fs_punch(a, b) on our inode copy.  The library updates the copy in
+ * place (extent root, i_blocks) and writes its first 128 bytes; we write it
+ * in full afterwards -- on failure too, so that what the library already
+ * changed (freed blocks, shortened extents, node splits) and i_blocks stay
+ * in step on disk.  A failed split (no block for a new extent node) fails
+ * before anything changes: that is ENOSPC, not corruption.
+ *
+ * The library sizes the last index entry of the extent root from i_size
+ * (extent_open: the root's end_blk), and ext2fs_extent_fix_parents, after
+ * a delete has emptied a leaf and climbed back to the root, looks the
+ * remaining entry up by that size (goto2 at root level).  When the new
+ * i_size ends where that entry starts -- a truncate to 0 of any file with
+ * two leaves, or an evict of a file with unwritten blocks past EOF -- the
+ * entry looks empty, fix_parents fails with EXTENT_NOT_FOUND and the punch
+ * stops half done: blocks marked in use but unmapped, i_blocks stale.  The
+ * kernel's tree walk (ext4_ext_remove_space) never consults i_size, so
+ * show the library the largest size while it punches, and put ours back
+ * before the write.
+ */
+static int punch_blocks(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode,
+			blk64_t a, blk64_t b)
+{
+	uint64_t size = jfs_i_size(inode);
+	/* end_blk 0xffffffff: every entry's length (a __u32) is > 0 */
+	uint64_t lib_size = (uint64_t)0xffffffffu * fs->blocksize;
+	errcode_t err;
+	int ret = 0, wret;
+
+	if (inode_has_extents(inode)) {
+		inode->i_size = (uint32_t)lib_size;
+		inode->i_size_high = (uint32_t)(lib_size >> 32);
+		ret = punch_fs_last_block(fs, ino, inode, a, b);
+	}
+	if (!ret) {
+		err = ext2fs_punch(fs->e2fs, ino, (struct ext2_inode *)inode, NULL, a, b);
+		if (err)
+			ret = __jfs_fail(fs, err);
+	}
+	inode->i_size = (uint32_t)size;
+	inode->i_size_high = (uint32_t)(size >> 32);
+	wret = __jfs_write_inode(fs, ino, inode);
+	return ret ? ret : wret;
+}
+
+/*
  * Free every block at or after `first`, from the end backwards, one op per
  * JFS_CHUNK_BLOCKS (ext4_ext_remove_space with handle restarts).  Each
  * ext2fs_punch runs to ~0 ("to EOF"), which also keeps indirect files off
@@ -444,7 +538,6 @@ static int punch_tail(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *i
 		      blk64_t first, blk64_t cap)
 {
 	blk64_t last, a;
-	errcode_t err;
 	bool restarted = false;
 	int ret;
 
@@ -465,10 +558,7 @@ static int punch_tail(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *i
 			if (ret)
 				return ret;
 		}
-		err = ext2fs_punch(fs->e2fs, ino, (struct ext2_inode *)inode, NULL, a, ~0ULL);
-		if (err)
-			return __jfs_fail(fs, err);
-		ret = __jfs_write_inode(fs, ino, inode);
+		ret = punch_blocks(fs, ino, inode, a, ~0ULL);
 		if (ret)
 			return ret;
 		if (a == first)
@@ -482,16 +572,12 @@ static int punch_tail(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *i
 static int punch_range(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode,
 		       blk64_t first, blk64_t last)
 {
-	errcode_t err;
 	int ret;
 
 	while (last >= first) {
 		blk64_t a = last + 1 >= first + JFS_CHUNK_BLOCKS ? last + 1 - JFS_CHUNK_BLOCKS : first;
 
-		err = ext2fs_punch(fs->e2fs, ino, (struct ext2_inode *)inode, NULL, a, last);
-		if (err)
-			return __jfs_fail(fs, err);
-		ret = __jfs_write_inode(fs, ino, inode);
+		ret = punch_blocks(fs, ino, inode, a, last);
 		if (ret)
 			return ret;
 		if (a == first)
@@ -758,8 +844,15 @@ static int falloc_range(struct jfs *fs, const struct jfs_cred *c, ext2_ino_t ino
 					break;
 			}
 			ret = falloc_hole(fs, c, ino, inode, b, r - b);
-			if (ret)
+			if (ret) {
+				/* What was allocated before the failure (the
+				 * seed block, the library's partial ranges) is
+				 * mapped: i_blocks and the extent root of our
+				 * copy must reach the disk with it (a failed
+				 * write marks the fs itself). */
+				__jfs_write_inode(fs, ino, inode);
 				return ret;
+			}
 			b = r;
 		}
 		ret = __jfs_write_inode(fs, ino, inode);

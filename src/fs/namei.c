@@ -196,17 +196,22 @@ static uint32_t ns_next_generation(struct jfs *fs, ext2_ino_t ino)
 
 /*
  * Free-space estimate before the first change (ext4_has_free_clusters):
- * the kernel keeps s_resv_clusters (min(blocks/64, 4096)) + 1 for itself
- * and r_blocks for the reserved uid/gid and root.
+ * the kernel keeps s_resv_clusters (ext4_calculate_resv_clusters: 2 % of
+ * the blocks or 4096, whichever is smaller; 0 without extents) + 1 for
+ * itself and r_blocks for the reserved uid/gid and root.  Every allocating
+ * path (namei.c, xattr.c, file.c) checks here, so that the reserve stays
+ * free for the allocations that must not fail: the extent splits of a
+ * punch/truncate (the kernel's EXT4_GET_BLOCKS_METADATA_NOFAIL ->
+ * EXT4_MB_USE_RESERVED) and libext2fs's own node splits.
  */
 int jfs_ns_can_allocate(struct jfs *fs, const struct jfs_cred *c, uint64_t need)
 {
 	struct ext2_super_block *sb = fs->e2fs->super;
 	blk64_t free_b = ext2fs_free_blocks_count(sb);
-	blk64_t resv = ext2fs_blocks_count(sb) >> 6;
+	blk64_t resv = 0;
 
-	if (resv > 4096)
-		resv = 4096;
+	if (ext2fs_has_feature_extents(sb))
+		resv = min_t(blk64_t, ext2fs_blocks_count(sb) / 50, 4096);
 	resv += 1;
 	if (!jfs_cred_is_root(fs, c) && c->uid != sb->s_def_resuid &&
 	    !jfs_cred_in_group(c, sb->s_def_resgid))
