@@ -561,10 +561,13 @@ int jfs_syncfs(struct jfs *fs)
 {
 	int ret;
 
+	/* ext4_sync_fs: commit the running transaction and wait (the ordered
+	 * data goes first); without a journal, everything home */
+	if (READ_ONCE(fs->journal))
+		return jfs_journal_sync_fs(fs);
 	ret = jfs_op_begin(fs, "syncfs", 0);
 	if (ret)
 		return ret;
-	/* TODO(journal issue): force a commit instead. */
 	ret = fs->ro ? 0 : sync_blockdev(fs->bdev);
 	return jfs_op_end(fs, ret);
 }

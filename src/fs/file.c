@@ -39,9 +39,11 @@
  * that is the path where 1.47.0 ignores `len` (bug 149805bf).
  *
  * Model simplifications: no per-inode page cache and no delalloc (data is
- * allocated at write time, as nodelalloc); fsync writes the whole bdev
- * cache home (sync_blockdev) until the journal issue turns it into a
- * commit; fallocate and punch need extent-mapped files (indirect files get
+ * allocated at write time, as nodelalloc); data=ordered files every data
+ * buffer an op writes with its transaction (ext3's ordered mode, a superset
+ * of ext4's new-mappings-only rule) and fsync is the commit of the inode's
+ * last transaction (ext4_sync_file; journal.c); without a journal fsync
+ * writes the whole bdev cache home (sync_blockdev); fallocate and punch need extent-mapped files (indirect files get
  * -EOPNOTSUPP: the kernel refuses fallocate on them too, but does punch
  * them -- libext2fs 1.47.0's indirect punch is buggy, c49656b1).
  *
@@ -156,29 +158,13 @@ static int alloc_block(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *
 	return 0;
 }
 
-/* Copy into the cached data block; `fresh` blocks are zero-filled first. */
+/* Copy into the cached data block; `fresh` blocks are zero-filled first.
+ * data=ordered: filed with the running transaction (written before its
+ * commit); data=journal: journaled like metadata (journal.c). */
 static int write_data_block(struct jfs *fs, blk64_t pblk, size_t boff, const char *src,
 			    size_t n, bool fresh)
 {
-	unsigned int bs = fs->blocksize;
-	struct buffer_head *bh = bdev_getblk(fs->bdev, pblk, bs);
-
-	if (!fresh && n < bs && !buffer_uptodate(bh) && bh_read(bh)) {
-		brelse(bh);
-		return -EIO;
-	}
-	lock_buffer(bh);
-	if (fresh && n < bs)
-		memset(bh->b_data, 0, bs);
-	if (src)
-		memcpy(bh->b_data + boff, src, n);
-	else
-		memset(bh->b_data + boff, 0, n);
-	set_buffer_uptodate(bh);
-	unlock_buffer(bh);
-	mark_buffer_dirty(bh);
-	brelse(bh);
-	return 0;
+	return __jfs_journal_write_data(fs, pblk, boff, src, n, fresh);
 }
 
 /* Zero [off, off+len) inside one block if it holds written data. */
@@ -368,12 +354,18 @@ ssize_t jfs_write(struct jfs *fs, const struct jfs_cred *c, ino_t ino, off_t off
 	while (done < size) {
 		uint64_t pos = (uint64_t)off + done;
 		unsigned int bs = fs->blocksize;
-		uint64_t window_end = (pos / bs + JFS_CHUNK_BLOCKS) * bs;
+		/* data=journal: smaller chunks, so that a chunk's credits stay
+		 * well inside a transaction (ext4_da_writepages_trans_blocks) */
+		uint64_t window_end = (pos / bs + (fs->opts.data_journal ? JFS_CHUNK_BLOCKS / 4 :
+						    JFS_CHUNK_BLOCKS)) * bs;
 		size_t n = min_t(uint64_t, size - done, window_end - pos);
 		int nblk = (int)DIV_ROUND_UP(pos % bs + n, bs);
 		int e;
 
-		e = jfs_op_begin(fs, "write", jfs_credits_meta(fs, nblk, nblk) + 1);
+		/* data=journal: the data blocks are journaled too
+		 * (ext4_writepage_trans_blocks + bpp) */
+		e = jfs_op_begin(fs, "write", jfs_credits_meta(fs, nblk, nblk) + 1 +
+				 (fs->opts.data_journal ? nblk : 0));
 		if (e) {
 			ret = e;
 			break;
@@ -733,11 +725,14 @@ int jfs_fsync(struct jfs *fs, ino_t ino, bool datasync)
 {
 	int ret;
 
+	/* ext4_sync_file: with a journal, the commit of the inode's last
+	 * transaction (its ordered data is written before the commit block);
+	 * without one, everything home */
+	if (READ_ONCE(fs->journal))
+		return jfs_journal_fsync(fs, ino, datasync);
 	ret = jfs_op_begin(fs, "fsync", 0);
 	if (ret)
 		return ret;
-	/* TODO(journal issue): write the data, then force the commit of the
-	 * inode's transaction (ext4_sync_file).  Until then: everything home. */
 	ret = fs->ro ? 0 : sync_blockdev(fs->bdev);
 	return jfs_op_end(fs, ret);
 }

@@ -18,6 +18,9 @@
  *   namei.c     lookup/mknod/mkdir/symlink/link/unlink/rmdir/rename/readlink
  *   dir.c       readdir with (lblk, offset) cookies
  *   xattr.c     set/get/list/remove
+ *   journal.c   the fs side of the journal (ext4_jbd2.c + ext4_load_journal):
+ *               handles per op, journaled io_manager writes, ordered and
+ *               journaled data, deferred frees and revokes, fsync, errors=
  *
  * Locking: struct jfs::fs_lock (a mutex) is held across every libext2fs
  * call and every access to the [fs_lock] fields below.  It nests outside
@@ -32,6 +35,7 @@
 #include "mm.h"
 #include "blockdev.h"
 #include "locking.h"
+#include "jbd2.h"
 
 #define JFS_MAGIC	0x4a465331u	/* "JFS1", checked on entry (e2fsprogs habit) */
 
@@ -44,6 +48,12 @@ struct jfs_inode {
 	unsigned int nopen;		/* open files + open dirs [fs_lock] */
 	bool orphan;			/* on the on-disk orphan list [fs_lock] */
 	struct jfs_inode *hnext;	/* hash chain [fs_lock] */
+	/* ext4_inode_info's i_sync_tid / i_datasync_tid: the last transaction
+	 * that changed the inode (any change / a change fdatasync needs);
+	 * 0 = unknown, fsync then waits for the running transaction
+	 * (ext4_iget's conservative choice) [fs_lock] */
+	uint32_t i_sync_tid;
+	uint32_t i_datasync_tid;
 };
 
 #define JFS_INODE_HASH	4096
@@ -83,6 +93,18 @@ struct jfs {
 	unsigned int op_nblocks, op_blocks_cap;	/* [fs_lock] */
 	uint64_t credit_overruns;		/* ops that dirtied more blocks than declared [fs_lock] */
 	uint64_t meta_blocks_written;		/* libext2fs writes into the cache (blocks) [fs_lock] */
+
+	/* added by the journal (journal.c; journal issue) */
+	struct journal_s *journal;		/* NULL: no journal, or ro [const while mounted rw] */
+	struct jbd2_journal_handle *handle;	/* the current op's handle, or NULL [fs_lock] */
+	uint64_t *jmap;				/* journal block -> fs block (built once) [const] */
+	unsigned int jmap_len;			/* [const] */
+	struct jfs_pending *pending;		/* deferred frees (own lock, journal.c) */
+	void (*chained_alloc_stats)(ext2_filsys, blk64_t, int);	/* op.c's hook [const] */
+	blk64_t *op_new;			/* blocks allocated in this op: create access [fs_lock] */
+	unsigned int op_nnew, op_new_cap;	/* [fs_lock] */
+	bool aborted;				/* journal aborted by __jfs_error [fs_lock] */
+	bool replayed;				/* mount replayed the journal [const] */
 };
 
 /* fs->dirty_groups flags: what of group g the end-of-op sync must write. */
@@ -116,9 +138,11 @@ int jfs_credits_new_inode(struct jfs *fs);	/* create/mkdir/symlink */
 int jfs_credits_writepage(struct jfs *fs);	/* ext4_writepage_trans_blocks */
 /* ext4_meta_trans_blocks(inode, lblocks, pextents) for the fs geometry. */
 int jfs_credits_meta(struct jfs *fs, int lblocks, int pextents);
-/* Commit the current op's metadata and start a new op with `credits` without
- * dropping the fs lock (jbd2_journal_restart).  Caller holds the fs lock and
- * is inside an op; returns 0 or -errno of the sync. */
+/* Write the current op's metadata and continue with `credits` (ext4's
+ * ensure_credits / jbd2_journal_restart): the same handle if it has the
+ * credits or can be extended, else a restarted one -- then the fs lock is
+ * DROPPED and retaken inside (other ops may run in between; journal.c).
+ * Caller holds the fs lock and is inside an op; returns 0 or -errno. */
 int __jfs_op_restart(struct jfs *fs, int credits);
 /* Write the changed superblock/GDT/bitmaps into the page cache (Option B);
  * used by jfs_op_end and __jfs_op_restart.  Caller holds the fs lock. */
@@ -127,6 +151,60 @@ int __jfs_sync_meta(struct jfs *fs);
 void jfs_install_alloc_hooks(struct jfs *fs);
 /* Record an errcode_t failure inside libext2fs (ERROR_FS at unmount). */
 int __jfs_fail(struct jfs *fs, errcode_t err);
+
+/* ---- journal.c (the ext4_jbd2.c of jbdlab; see its essay) ---- */
+/* Revoke records every modifying op may add (a truncate chunk's worth plus
+ * its tree blocks); one descriptor-block credit per j_revoke_records_per_block. */
+#define JFS_OP_REVOKES		(JFS_CHUNK_BLOCKS + 64)
+/* ext4_load_journal + ext4_set_journal_csum_feature_set: init, load, features.
+ * Entry: mount phase, fs lock held, fs->jmap built. */
+int jfs_journal_load(struct jfs *fs, char *errbuf, size_t errlen);
+/* ext4_put_super's journal part: jbd2_journal_destroy.  Entry: no handle,
+ * fs lock not held.  0, or -EIO if the journal was aborted. */
+int jfs_journal_destroy(struct jfs *fs);
+/* Build fs->jmap from s_journal_inum with ext2fs_bmap2 over our io_manager.
+ * Entry: fs lock held, e2fs open (any mode). */
+int __jfs_journal_build_map(struct jfs *fs, ext2_filsys e2fs, char *errbuf, size_t errlen);
+/* ext4_journal_start_sb: a handle for an op with @credits (before the fs lock).
+ * Returns NULL when the op needs none (no journal, credits 0), or ERR_PTR. */
+struct jbd2_journal_handle *jfs_journal_start(struct jfs *fs, const char *name, int credits);
+/* ext4_journal_stop (after the fs lock is dropped).  0 or -errno. */
+int jfs_journal_stop(struct jfs *fs, struct jbd2_journal_handle *h);
+/* ext4_journal_ensure_credits: keep, extend, or restart the op's handle
+ * (then with the fs lock dropped around it: *dropped).  Entry/exit: fs
+ * lock held, inside an op. */
+int __jfs_journal_ensure_credits(struct jfs *fs, int credits, bool *dropped);
+/* The io_manager's write inside a handle: get_write_access (create access
+ * for a block allocated in this op) -> copy -> dirty_metadata.  fs lock held. */
+int __jfs_journal_write_meta(struct jfs *fs, blk64_t blk, size_t off, const void *src, size_t n);
+/* The data path: copy into the data block's buffer (zeros if !src); ordered:
+ * dirty + jbd2_journal_file_data; data=journal: journaled like metadata.
+ * @fresh: newly allocated/converted (zero-filled first, create access). */
+int __jfs_journal_write_data(struct jfs *fs, blk64_t pblk, size_t boff, const char *src,
+			     size_t n, bool fresh);
+/* Install the allocator and stats hooks (deferred frees, revokes). fs lock held. */
+void __jfs_journal_install_hooks(struct jfs *fs);
+void __jfs_journal_free_hooks(struct jfs *fs);
+/* After an abort: drop every cached buffer's dirty state (unmount). */
+void jfs_journal_discard_dirty(struct jfs *fs);
+/* Blocks freed but not yet reusable (their transaction has not committed). */
+uint64_t jfs_pending_free_blocks(struct jfs *fs);
+/* Note the op's start/end for the per-op bookkeeping. fs lock held. */
+void __jfs_journal_op_reset(struct jfs *fs);
+/* ext4_update_inode_fsync_trans: the inode changed in the running transaction. */
+void __jfs_inode_update_tid(struct jfs *fs, ext2_ino_t ino, bool datasync);
+/* ext4_sync_file's journal part: wait for the inode's last transaction.
+ * Entry: no handle, fs lock not held.  0 or -errno. */
+int jfs_journal_fsync(struct jfs *fs, ext2_ino_t ino, bool datasync);
+/* ext4_sync_fs: commit the running transaction and wait.  No handle, no lock. */
+int jfs_journal_sync_fs(struct jfs *fs);
+/* __ext4_error + ext4_handle_error: record the error in the superblock,
+ * then the errors= behaviour (abort the journal + remount-ro / continue /
+ * panic).  Entry: fs lock held. */
+void __jfs_error(struct jfs *fs, const char *func, unsigned int line, int err,
+		 ext2_ino_t ino, blk64_t block, const char *fmt, ...) __printf(7, 8);
+#define JFS_ERROR(fs, err, ino, blk, fmt, ...) \
+	__jfs_error((fs), __func__, __LINE__, (err), (ino), (blk), fmt, ##__VA_ARGS__)
 
 /* ---- errno.c ---- */
 int jfs_errno(errcode_t err);

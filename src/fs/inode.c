@@ -124,7 +124,11 @@ int __jfs_write_inode(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *i
 
 	lockdep_assert_held(&fs->fs_lock);
 	err = ext2fs_write_inode_full(fs->e2fs, ino, (struct ext2_inode *)inode, sizeof(*inode));
-	return err ? __jfs_fail(fs, err) : 0;
+	if (err)
+		return __jfs_fail(fs, err);
+	/* ext4_update_inode_fsync_trans (datasync too: conservative) */
+	__jfs_inode_update_tid(fs, ino, true);
+	return 0;
 }
 
 /* ext4_orphan_add(): head insertion into the s_last_orphan chain. */

@@ -19,11 +19,12 @@
  *          block and the buffer is not uptodate, copy in under the buffer
  *          lock, set uptodate, mark_buffer_dirty(), brelse().
  *
- * This is the kernel's "modify the buffer, then dirty it" step; the journal
- * issue puts jbd2_journal_get_write_access() before the copy and
- * jbd2_journal_dirty_metadata() in place of mark_buffer_dirty().  Until then
- * the writeback thread writes these buffers home whenever it likes (no
- * write-ahead logging yet).
+ * Inside an op's jbd2 handle a write is journaled instead
+ * (__jfs_journal_write_meta, journal.c): get_write_access (create access
+ * for a block allocated in this op) before the copy, dirty_metadata after
+ * it -- write-ahead logging; the writeback thread never sees these buffers
+ * dirty.  The mark_buffer_dirty() path remains for the mount/unmount
+ * phases and for images without a journal.
  *
  * Phases.  A write is legal only inside an operation (jfs_op_begin ..
  * jfs_op_end) or during the mount/unmount phase (fs->mount_phase); anything
@@ -186,8 +187,12 @@ static errcode_t jfs_io_rw(io_channel ch, uint64_t pos, uint64_t len, void *data
 	char *buf = data;
 
 	lockdep_assert_held(&fs->fs_lock);
-	if (write)
+	if (write) {
 		BUG_ON(!fs->in_op && !fs->mount_phase);
+		/* with a journal, an op's writes are journaled: a write in an op
+		 * without a handle is a missed credit declaration */
+		BUG_ON(fs->journal && fs->in_op && !fs->handle && !fs->mount_phase);
+	}
 	if (pos + len > fs->bdev->size)
 		return EXT2_ET_SHORT_READ;
 
@@ -203,6 +208,12 @@ static errcode_t jfs_io_rw(io_channel ch, uint64_t pos, uint64_t len, void *data
 				return EIO;
 			memcpy(buf, bh->b_data + off, n);
 			brelse(bh);
+		} else if (fs->handle) {
+			int err = __jfs_journal_write_meta(fs, blk, off, buf, n);
+
+			if (err)
+				return err == -EIO ? EIO : (errcode_t)-err;
+			note_dirty(fs, blk);
 		} else {
 			bh = bdev_getblk(fs->bdev, blk, bs);
 			if (n < bs && !buffer_uptodate(bh) && bh_read(bh)) {

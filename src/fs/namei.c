@@ -208,8 +208,12 @@ int jfs_ns_can_allocate(struct jfs *fs, const struct jfs_cred *c, uint64_t need)
 {
 	struct ext2_super_block *sb = fs->e2fs->super;
 	blk64_t free_b = ext2fs_free_blocks_count(sb);
+	blk64_t pending = jfs_pending_free_blocks(fs);
 	blk64_t resv = 0;
 
+	/* blocks freed by uncommitted transactions cannot be reused yet
+	 * (ext4_mb_free_metadata); jfs_op_begin commits them when space is low */
+	free_b = free_b > pending ? free_b - pending : 0;
 	if (ext2fs_has_feature_extents(sb))
 		resv = min_t(blk64_t, ext2fs_blocks_count(sb) / 50, 4096);
 	resv += 1;

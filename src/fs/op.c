@@ -29,9 +29,20 @@
  * The superblock free counts are kept exact (the kernel leaves them lazy):
  * that costs one block per op and keeps e2fsck -fn silent.
  *
- * Credits (§7): the kernel's formulas for this geometry.  For now they are
- * declared and checked against the distinct blocks the io_manager sees
- * dirtied (a warning on overrun); the journal issue enforces them.
+ * Credits (§7): the kernel's formulas for this geometry.  They are the
+ * credits of the op's jbd2 handle (journal.c): jbd2 enforces them (a
+ * handle that dirties more distinct blocks than declared gets WARN and
+ * -ENOSPC, kernel-race.md I3: fix the formula, never raise it silently);
+ * the io_manager also counts the distinct blocks each op dirties and warns
+ * on overrun, per op name (fs->credit_overruns).
+ *
+ * The handle (ext4_journal_start_sb / ext4_journal_stop): with a journal,
+ * jfs_op_begin starts the op's handle BEFORE it takes the fs lock and
+ * jfs_op_end stops it AFTER dropping the lock (libext2fs.md §4); a
+ * read-only op (credits 0) starts none.  __jfs_op_restart keeps the handle
+ * when it still has the credits asked for, extends it when the running
+ * transaction has room, and otherwise restarts it with the fs lock dropped
+ * (journal.c's essay: a restart waits for t_updates == 0).
  *
  * Locking rules: jfs_op_begin takes fs->fs_lock and sets the thread-local
  * current_jfs; jfs_op_end syncs and drops both, then lets the page cache
@@ -143,6 +154,7 @@ static void snapshot(struct jfs *fs)
 static void begin_locked(struct jfs *fs, const char *name, int credits)
 {
 	current_jfs = fs;
+	__jfs_journal_op_reset(fs);
 	fs->in_op = true;
 	fs->op_name = name;
 	fs->op_credits = credits;
@@ -153,14 +165,26 @@ static void begin_locked(struct jfs *fs, const char *name, int credits)
 
 int jfs_op_begin(struct jfs *fs, const char *name, int credits)
 {
+	handle_t *h = NULL;
+
 	if (!fs || fs->magic != JFS_MAGIC)
 		return -EINVAL;
+	if (credits > 0 && READ_ONCE(fs->ro))
+		return -EROFS;
+	/* ext4_journal_start_sb: before the fs lock (it may wait for a commit) */
+	if (credits > 0 && READ_ONCE(fs->journal)) {
+		h = jfs_journal_start(fs, name, credits);
+		if (IS_ERR(h))
+			return (int)PTR_ERR(h);
+	}
 	mutex_lock(&fs->fs_lock);
 	BUG_ON(fs->in_op);
 	if (credits > 0 && fs->ro) {
 		mutex_unlock(&fs->fs_lock);
+		jfs_journal_stop(fs, h);
 		return -EROFS;
 	}
+	fs->handle = h;
 	begin_locked(fs, name, credits);
 	return 0;
 }
@@ -318,11 +342,17 @@ out:
 
 int __jfs_op_restart(struct jfs *fs, int credits)
 {
+	bool dropped = false;
 	int err;
 
 	lockdep_assert_held(&fs->fs_lock);
 	BUG_ON(!fs->in_op);
 	err = __jfs_sync_meta(fs);
+	if (!err && fs->journal)
+		err = __jfs_journal_ensure_credits(fs, credits, &dropped);
+	if (dropped && fs->e2fs)
+		snapshot(fs);	/* other ops ran while the lock was dropped */
+	__jfs_journal_op_reset(fs);
 	fs->op_nblocks = 0;
 	fs->op_credits = credits;
 	return err;
@@ -330,19 +360,29 @@ int __jfs_op_restart(struct jfs *fs, int credits)
 
 int jfs_op_end(struct jfs *fs, int err)
 {
-	int serr;
+	handle_t *h;
+	int serr, herr;
 
 	lockdep_assert_held(&fs->fs_lock);
 	BUG_ON(!fs->in_op);
 	serr = __jfs_sync_meta(fs);
-	if (serr)
+	if (serr && fs->journal && fs->handle && !fs->aborted)
+		JFS_ERROR(fs, serr, 0, 0, "op %s: end-of-op metadata sync failed: %d",
+			  fs->op_name ? fs->op_name : "?", serr);
+	else if (serr)
 		fs->had_errors = true;
+	h = fs->handle;
+	fs->handle = NULL;
 	fs->in_op = false;
 	fs->op_name = NULL;
 	fs->op_credits = 0;
 	fs->op_nblocks = 0;
 	current_jfs = NULL;
 	mutex_unlock(&fs->fs_lock);
+	/* ext4_journal_stop: after the fs lock */
+	herr = jfs_journal_stop(fs, h);
+	if (!serr && herr && herr != -EIO)
+		serr = herr;
 	/* As generic_perform_write() does after each chunk: no lock held now. */
 	balance_dirty_pages_ratelimited(&fs->mapping);
 	return err ? err : serr;
@@ -353,8 +393,14 @@ int __jfs_fail(struct jfs *fs, errcode_t err)
 	int e = jfs_errno(err);
 
 	lockdep_assert_held(&fs->fs_lock);
-	/* Corruption and I/O errors mark the fs; user errors do not. */
-	if (e == -EIO || e == -EUCLEAN || e == -EBADMSG)
-		fs->had_errors = true;
+	/* Corruption and I/O errors mark the fs; user errors do not.  With a
+	 * journal, inside a handle: __ext4_error (abort + errors=). */
+	if (e == -EIO || e == -EUCLEAN || e == -EBADMSG) {
+		if (fs->journal && fs->handle)
+			JFS_ERROR(fs, e, 0, 0, "op %s: libext2fs: %s",
+				  fs->op_name ? fs->op_name : "?", error_message(err));
+		else
+			fs->had_errors = true;
+	}
 	return e;
 }

@@ -13,20 +13,43 @@
  * "jbdlab: IMAGE: reason" and leaves the image untouched: nothing is dirtied
  * before the last check, and the cache is torn down without writeback.
  *
- * An image whose journal needs recovery is refused (the journal issue will
- * replay it); it is never mounted stale and never written.
+ * The journal (ext4_fill_super -> ext4_load_and_init_journal -> ext4_setup_super):
+ *   - needs_recovery set and no norecovery: the journal is replayed with
+ *     the same core as `jbdlab replay` (jfs_journal_replay_bdev(), kernel
+ *     flavour: a failed recovery leaves the image alone) through the page
+ *     cache BEFORE the real ext2fs_open2, so that libext2fs and everything
+ *     we cache are read fresh afterwards (peers.md traps 1, 5); the
+ *     superblock is checked again after replay (trap 2), and its error
+ *     fields are carried across the replay (ext4_load_journal does the
+ *     same: the log's copy of the superblock predates them).  The journal
+ *     inode's block map is built once, by a read-only libext2fs over our
+ *     io_manager opened just for it (jbd2_journal_bmap through the inode);
+ *   - ro mounts replay too, as the kernel does (the device is opened
+ *     writable for it; a read-only image is refused with the kernel's
+ *     advice); norecovery/noload mount read-only and stale, and refuse a
+ *     rw mount ("required journal recovery suppressed and not mounted
+ *     read-only"); a journal that needs a fast-commit replay is refused
+ *     (recovery detects it before writing anything);
+ *   - rw: jfs_journal_load() (jbd2_journal_init + load, commit interval,
+ *     data mode, CSUM_V3 with metadata_csum and 64BIT with 64bit, as
+ *     ext4_set_journal_csum_feature_set), then ext4_setup_super: s_state
+ *     is left as found, needs_recovery is set, s_mnt_count++ and s_mtime,
+ *     written directly and made durable (sync_blockdev: write + flush)
+ *     BEFORE the first handle can commit (peers.md trap 3);
+ *   - external journals: ro only, and never replayed (refused if needed).
+ * Images without a journal (no has_journal) keep the in-place behaviour of
+ * fuse2fs: EXT2_VALID_FS is cleared while mounted (an unclean stop leaves
+ * the fs marked for e2fsck), s_mnt_count++ and s_mtime are made durable
+ * before any other change, and unmount restores the state.
  *
- * Superblock state.  There is no journal writer yet, so a RW mount follows
- * fuse2fs: EXT2_VALID_FS is cleared while mounted (an unclean stop leaves the
- * fs marked for e2fsck), s_mnt_count++ and s_mtime are written and made
- * durable before any other change; unmount restores the state found at
- * mount (plus EXT2_ERROR_FS if an op failed inside libext2fs) and s_wtime.
- * TODO(journal issue): switch to the kernel's semantics -- leave s_state
- * alone, set needs_recovery before the first commit (§3.6).
- *
- * Unmount never calls ext2fs_close2 (it would rewrite the superblock outside
- * an op, §3.6): it deletes the orphans whose last reference never came, runs
- * a final op, sync_blockdev()s, and ext2fs_free()s.
+ * Unmount (ext4_put_super): the last orphans are deleted in a final op;
+ * jbd2_journal_destroy() commits and checkpoints everything and marks the
+ * log empty (s_start = 0, durable); only then needs_recovery is cleared,
+ * s_state restored (plus EXT2_ERROR_FS after errors) and s_wtime set, and
+ * the superblock is written directly and flushed.  After a journal abort
+ * nothing more is written: needs_recovery stays, and the next mount
+ * replays the committed transactions.  Unmount never calls ext2fs_close2
+ * (it would rewrite the superblock outside an op, §3.6): it ext2fs_free()s.
  *
  * Locking rules: jfs_mount runs single-threaded on a struct nobody else can
  * see yet; it still takes fs_lock around libext2fs calls because the
@@ -244,10 +267,6 @@ static int check_raw_super(struct jfs *fs, const struct ext2_super_block *sb, bo
 				  "jbdlab: %s: unsupported incompat features 0x%x (%s)", img,
 				  incompat & JFS_INCOMPAT_REFUSED, names);
 	}
-	if (incompat & EXT3_FEATURE_INCOMPAT_RECOVER)
-		return mount_fail(errbuf, errlen, -EOPNOTSUPP,
-				  "jbdlab: %s: journal needs recovery; not supported yet \xe2\x80\x94 run e2fsck -E journal_only",
-				  img);
 	if (!ro && (ro_compat & ~JFS_RO_COMPAT_SUPP)) {
 		uint32_t bad = ro_compat & ~JFS_RO_COMPAT_SUPP;
 
@@ -271,7 +290,185 @@ static void fs_free(struct jfs *fs)
 	free(fs->dirty_groups);
 	free(fs->gd_snap);
 	free(fs->op_blocks);
+	free(fs->op_new);
+	free(fs->jmap);
 	free(fs);
+}
+
+static bool uuid_is_zero(const uint8_t *u)
+{
+	for (int i = 0; i < 16; i++)
+		if (u[i])
+			return false;
+	return true;
+}
+
+/*
+ * The journal part of ext4_fill_super's checks (ext4_load_journal,
+ * ext4_get_journal_inode): decides whether to replay.  0 or -errno.
+ */
+static int check_journal_policy(struct jfs *fs, const struct ext2_super_block *sb,
+				bool *internal, bool *replay, char *errbuf, size_t errlen)
+{
+	bool has_journal = sb->s_feature_compat & EXT3_FEATURE_COMPAT_HAS_JOURNAL;
+	bool needs_rec = sb->s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER;
+	const char *img = fs->image;
+
+	*internal = has_journal && sb->s_journal_inum;
+	*replay = false;
+	if (needs_rec && !has_journal)
+		return mount_fail(errbuf, errlen, -EUCLEAN,
+				  "jbdlab: %s: needs_recovery is set but the filesystem has no journal; run e2fsck",
+				  img);
+	if (has_journal && !sb->s_journal_inum &&
+	    (!uuid_is_zero(sb->s_journal_uuid) || sb->s_journal_dev)) {
+		if (!fs->ro)
+			return mount_fail(errbuf, errlen, -EOPNOTSUPP,
+					  "jbdlab: %s: external journals are not supported; mount read-only",
+					  img);
+		if (needs_rec && !fs->opts.norecovery)
+			return mount_fail(errbuf, errlen, -EOPNOTSUPP,
+					  "jbdlab: %s: the external journal needs recovery, which is not supported; mount with norecovery for the stale state",
+					  img);
+	} else if (has_journal && !sb->s_journal_inum) {
+		return mount_fail(errbuf, errlen, -EUCLEAN,
+				  "jbdlab: %s: has_journal without a journal inode or device; run e2fsck", img);
+	}
+	if (fs->opts.norecovery && !fs->ro)
+		return mount_fail(errbuf, errlen, -EINVAL,
+				  needs_rec ?
+				  "jbdlab: %s: required journal recovery suppressed and not mounted read-only" :
+				  "jbdlab: %s: norecovery/noload need a read-only mount (nothing is written without the journal)",
+				  img);
+	if (needs_rec && fs->opts.norecovery)
+		fprintf(stderr, "jbdlab: %s: warning: journal recovery suppressed (norecovery): the mount shows the stale pre-crash state\n",
+			img);
+	*replay = needs_rec && !fs->opts.norecovery && *internal;
+	return 0;
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (c[i])
+			return false;
+	return true;
+}
+
+/* ext4_load_journal's "save the error info across replay" area. */
+#define JFS_SB_ERR_START	offsetof(struct ext2_super_block, s_error_count)
+#define JFS_SB_ERR_LEN		(offsetof(struct ext2_super_block, s_mount_opts) - JFS_SB_ERR_START)
+
+/*
+ * Replay at mount (ext4_load_journal -> jbd2_journal_load's recovery) with
+ * the core of `jbdlab replay`, then carry the error fields across it.
+ * Entry: fs lock held, mount phase, the page cache built, fs->jmap built.
+ */
+static int __mount_replay(struct jfs *fs, const struct ext2_super_block *before, char *errbuf,
+			  size_t errlen)
+{
+	unsigned int bs = fs->blocksize;
+	struct jfs_replay_report rep;
+	char why[512];
+	int ret;
+
+	lockdep_assert_held(&fs->fs_lock);
+	fprintf(stderr, "jbdlab: %s: recovery required%s\n", fs->image,
+		fs->ro ? " on readonly filesystem; write access will be enabled during recovery" : "");
+	ret = jfs_journal_replay_bdev(fs->bdev, &fs->mapping, fs->jmap, fs->jmap_len, bs,
+				      JFS_REPLAY_KERNEL, &rep, why, sizeof(why));
+	if (ret < 0)
+		return mount_fail(errbuf, errlen, ret, "jbdlab: %s: journal recovery failed: %s",
+				  fs->image, why);
+	if (ret == JFS_REPLAY_NOTHING)
+		return 0;
+	fprintf(stderr, "jbdlab: %s: recovery complete: %s\n", fs->image, why);
+	fs->replayed = true;
+
+	/* the error fields of the superblock as they were before replay */
+	if (!all_zero((const char *)before + JFS_SB_ERR_START, JFS_SB_ERR_LEN)) {
+		struct buffer_head *bh = __bread(fs->bdev, SUPERBLOCK_OFFSET / bs, bs);
+		struct ext2_super_block *es;
+
+		if (!bh)
+			return mount_fail(errbuf, errlen, -EIO,
+					  "jbdlab: %s: cannot read the superblock after recovery",
+					  fs->image);
+		lock_buffer(bh);
+		es = (struct ext2_super_block *)(bh->b_data + SUPERBLOCK_OFFSET % bs);
+		memcpy((char *)es + JFS_SB_ERR_START, (const char *)before + JFS_SB_ERR_START,
+		       JFS_SB_ERR_LEN);
+		if (before->s_state & EXT2_ERROR_FS)
+			es->s_state |= EXT2_ERROR_FS;
+		if (es->s_feature_ro_compat & EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)
+			es->s_checksum = ext2fs_cpu_to_le32(ext2fs_crc32c_le(~0U, (unsigned char *)es,
+						offsetof(struct ext2_super_block, s_checksum)));
+		unlock_buffer(bh);
+		mark_buffer_dirty(bh);
+		ret = sync_dirty_buffer(bh);
+		brelse(bh);
+		if (!ret)
+			ret = blkdev_issue_flush(fs->bdev);
+		if (ret)
+			return mount_fail(errbuf, errlen, ret,
+					  "jbdlab: %s: cannot write the superblock after recovery",
+					  fs->image);
+	}
+	return 0;
+}
+
+/* Build fs->jmap with a read-only libext2fs opened only for it. */
+static int __mount_journal_map(struct jfs *fs, char *errbuf, size_t errlen)
+{
+	ext2_filsys tmp = NULL;
+	errcode_t err;
+	int ret;
+
+	lockdep_assert_held(&fs->fs_lock);
+	err = ext2fs_open2(fs->image, NULL, EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0,
+			   jfs_io_manager, &tmp);
+	if (err)
+		return mount_fail(errbuf, errlen, jfs_errno(err) == -EIO ? -EIO : -EUCLEAN,
+				  "jbdlab: %s: libext2fs cannot open it: %s", fs->image,
+				  error_message(err));
+	tmp->priv_data = fs;
+	err = ext2fs_check_desc(tmp);
+	if (err) {
+		ext2fs_free(tmp);
+		return mount_fail(errbuf, errlen, -EUCLEAN,
+				  "jbdlab: %s: corrupted group descriptors: %s", fs->image,
+				  error_message(err));
+	}
+	ret = __jfs_journal_build_map(fs, tmp, errbuf, errlen);
+	ext2fs_free(tmp);
+	return ret;
+}
+
+/* ext4_setup_super() with a journal: needs_recovery on disk before the
+ * first commit.  Entry: fs lock held, mount phase. */
+static int __setup_super_journal(struct jfs *fs)
+{
+	ext2_filsys e2fs = fs->e2fs;
+	errcode_t err;
+
+	lockdep_assert_held(&fs->fs_lock);
+	ext2fs_set_feature_journal_needs_recovery(e2fs->super);
+	e2fs->super->s_mnt_count++;
+	e2fs->super->s_mtime = time(NULL);
+	if (e2fs->super->s_max_mnt_count > 0 &&
+	    (int16_t)e2fs->super->s_mnt_count >= (int16_t)e2fs->super->s_max_mnt_count)
+		fprintf(stderr, "jbdlab: %s: warning: maximal mount count reached, running e2fsck is recommended\n",
+			fs->image);
+	ext2fs_superblock_csum_set(e2fs, e2fs->super);
+	err = io_channel_write_byte(e2fs->io, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, e2fs->super);
+	if (err)
+		return jfs_errno(err);
+	if (e2fs->orig_super)
+		memcpy(e2fs->orig_super, e2fs->super, SUPERBLOCK_SIZE);
+	e2fs->flags &= ~EXT2_FLAG_DIRTY;
+	return sync_blockdev(fs->bdev);
 }
 
 int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **out,
@@ -283,6 +480,7 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 	struct jfs *fs;
 	ext2_filsys e2fs = NULL;
 	unsigned int blkbits, order;
+	bool internal, replay;
 	errcode_t err;
 	int ret;
 
@@ -326,8 +524,25 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 		goto out_close;
 	}
 	ret = check_raw_super(fs, &raw, fs->ro, errbuf, errlen);
+	if (!ret)
+		ret = check_journal_policy(fs, &raw, &internal, &replay, errbuf, errlen);
 	if (ret)
 		goto out_close;
+	if (replay && fs->bdev->read_only) {
+		/* ro mount, as the kernel: replay needs write access to the device */
+		blockdev_close(fs->bdev);
+		fs->bdev = NULL;
+		bopts.read_only = false;
+		ret = blockdev_open(image, &bopts, &fs->bdev);
+		if (ret) {
+			fs->bdev = NULL;
+			mount_fail(errbuf, errlen, -EROFS,
+				   "jbdlab: %s: journal recovery required but write access unavailable (%s), cannot proceed (try mounting with noload)",
+				   image, strerror(-ret));
+			ret = -EROFS;
+			goto out_free;
+		}
+	}
 
 	blkbits = 10 + raw.s_log_block_size;
 	fs->blocksize = 1U << blkbits;
@@ -346,6 +561,29 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 	mutex_lock(&fs->fs_lock);
 	fs->mount_phase = true;
 	current_jfs = fs;
+	if (internal && (replay || !fs->ro)) {
+		ret = __mount_journal_map(fs, errbuf, errlen);
+		if (ret)
+			goto out_unlock;
+	}
+	if (replay) {
+		ret = __mount_replay(fs, &raw, errbuf, errlen);
+		if (ret)
+			goto out_unlock_written;
+		/* the log may have carried a new superblock (trap 2) */
+		ret = blk_rw_sync(fs->bdev, REQ_OP_READ, SUPERBLOCK_OFFSET, &raw, sizeof(raw));
+		if (ret) {
+			mount_fail(errbuf, errlen, ret, "jbdlab: %s: cannot read the superblock: %s",
+				   image, strerror(-ret));
+			goto out_unlock_written;
+		}
+		ret = check_raw_super(fs, &raw, fs->ro, errbuf, errlen);
+		if (!ret && (raw.s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER))
+			ret = mount_fail(errbuf, errlen, -EUCLEAN,
+					 "jbdlab: %s: needs_recovery still set after recovery", image);
+		if (ret)
+			goto out_unlock_written;
+	}
 	err = ext2fs_open2(image, NULL, EXT2_FLAG_64BITS | (fs->ro ? 0 : EXT2_FLAG_RW),
 			   0, 0, jfs_io_manager, &e2fs);
 	if (err) {
@@ -377,22 +615,39 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 		ret = mount_fail(errbuf, errlen, -ENOMEM, "jbdlab: %s: out of memory", image);
 		goto out_unlock;
 	}
-	jfs_install_alloc_hooks(fs);
 	fs->saved_state = e2fs->super->s_state;
+	if (!fs->ro && internal) {
+		ret = jfs_journal_load(fs, errbuf, errlen);
+		if (ret)
+			goto out_unlock;
+	}
+	jfs_install_alloc_hooks(fs);
+	__jfs_journal_install_hooks(fs);
 	if (e2fs->super->s_state & EXT2_ERROR_FS)
 		fprintf(stderr, "jbdlab: %s: warning: mounting fs with errors, running e2fsck is recommended\n",
 			image);
 	else if (!(e2fs->super->s_state & EXT2_VALID_FS))
 		fprintf(stderr, "jbdlab: %s: warning: mounting unchecked fs, running e2fsck is recommended\n",
 			image);
+
+	if (fs->journal) {
+		ret = __setup_super_journal(fs);
+		if (ret) {
+			mount_fail(errbuf, errlen, ret, "jbdlab: %s: cannot write the superblock: %s",
+				   image, strerror(-ret));
+			current_jfs = NULL;
+			mutex_unlock(&fs->fs_lock);
+			goto out_e2fs;
+		}
+		fs->mounted_rw = true;
+	}
 	current_jfs = NULL;
 	mutex_unlock(&fs->fs_lock);
 
-	if (!fs->ro) {
+	if (!fs->ro && !fs->journal) {
 		/*
-		 * fuse2fs semantics until the journal issue: the image is "not
-		 * clean" while mounted.  Written and made durable before any
-		 * other change.
+		 * No journal: fuse2fs semantics, the image is "not clean" while
+		 * mounted.  Written and made durable before any other change.
 		 */
 		ret = jfs_op_begin(fs, "mount", 1);
 		if (ret)
@@ -409,7 +664,8 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 			goto out_e2fs;
 		}
 		fs->mounted_rw = true;
-
+	}
+	if (!fs->ro) {
 		if (!(fs->saved_state & EXT2_ERROR_FS) && e2fs->super->s_last_orphan) {
 			ret = jfs_op_begin(fs, "orphan_cleanup", jfs_credits_data(fs));
 			if (!ret)
@@ -437,15 +693,26 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 	return 0;
 
 out_e2fs:
-	/* Failure after the first write: write back what is there and close. */
+	/* Failure after the first write: commit, write back what is there, close. */
+	jfs_journal_destroy(fs);
 	mutex_lock(&fs->fs_lock);
+	fs->mount_phase = true;
+	current_jfs = fs;
+	__jfs_journal_free_hooks(fs);
 	sync_blockdev(fs->bdev);
 	ext2fs_free(fs->e2fs);
 	fs->e2fs = NULL;
+	current_jfs = NULL;
 	mutex_unlock(&fs->fs_lock);
 	goto out_destroy;
+out_unlock_written:
+	/* replay wrote (and synced) what it replayed; nothing else is dirty */
 out_unlock:
 	/* Nothing was written: drop the cache without writeback. */
+	if (fs->journal) {
+		jfs_journal_destroy(fs);
+		__jfs_journal_free_hooks(fs);
+	}
 	if (e2fs)
 		ext2fs_free(e2fs);
 	fs->e2fs = NULL;
@@ -455,20 +722,37 @@ out_destroy:
 	invalidate_bh_lrus();
 	address_space_destroy(&fs->mapping);
 out_close:
-	blockdev_close(fs->bdev);
+	if (fs->bdev)
+		blockdev_close(fs->bdev);
 out_free:
 	fs_free(fs);
 	return ret;
 }
 
+/* Forget the in-memory inodes without deleting anything (ro fallback). */
+static void __drop_inode_table(struct jfs *fs)
+{
+	lockdep_assert_held(&fs->fs_lock);
+	for (unsigned int h = 0; h < JFS_INODE_HASH; h++) {
+		while (fs->itable[h]) {
+			struct jfs_inode *ji = fs->itable[h];
+
+			fs->itable[h] = ji->hnext;
+			free(ji);
+		}
+	}
+}
+
 int jfs_unmount(struct jfs *fs)
 {
 	ext2_filsys e2fs;
+	bool journal_ok = false, had_journal;
 	int ret, err;
 
 	if (!fs || fs->magic != JFS_MAGIC)
 		return -EINVAL;
 	e2fs = fs->e2fs;
+	had_journal = fs->journal != NULL;
 
 	/* Orphans whose last forget/release never came (ext4_put_super has none
 	 * left: the VFS evicted them; FUSE may not send the last forgets). */
@@ -476,33 +760,62 @@ int jfs_unmount(struct jfs *fs)
 		ret = jfs_op_begin(fs, "unmount", jfs_credits_data(fs));
 		if (!ret) {
 			err = __jfs_inode_release_all(fs);
-			if (fs->mounted_rw) {
+			if (fs->mounted_rw && !had_journal) {
 				e2fs->super->s_state = fs->saved_state;
 				if (fs->had_errors)
 					e2fs->super->s_state |= EXT2_ERROR_FS;
 				e2fs->super->s_wtime = time(NULL);
 			}
 			ret = jfs_op_end(fs, err);
+		} else if (ret == -EROFS) {
+			ret = 0;	/* fell back to ro meanwhile */
 		}
 	} else {
-		ret = jfs_op_begin(fs, "unmount", 0);
-		if (!ret)
-			ret = jfs_op_end(fs, __jfs_inode_release_all(fs));
+		ret = 0;
 	}
+	mutex_lock(&fs->fs_lock);
+	if (fs->ro)
+		__drop_inode_table(fs);	/* ro (or ro fallback): nothing to delete */
+	mutex_unlock(&fs->fs_lock);
 
-	err = sync_blockdev(fs->bdev);
-	if (!ret)
-		ret = err;
+	if (had_journal) {
+		/* commit, checkpoint everything, s_start = 0 (no fs lock: the
+		 * final commit's callback releases the deferred frees) */
+		err = jfs_journal_destroy(fs);
+		journal_ok = !err && !fs->aborted;
+		if (err && !fs->aborted && !ret)
+			ret = err;
+	}
 
 	mutex_lock(&fs->fs_lock);
 	fs->mount_phase = true;
 	current_jfs = fs;
+	if (journal_ok && fs->mounted_rw) {
+		/* ext4_put_super: only after the final checkpoint */
+		ext2fs_clear_feature_journal_needs_recovery(e2fs->super);
+		e2fs->super->s_state = fs->saved_state;
+		if (fs->had_errors)
+			e2fs->super->s_state |= EXT2_ERROR_FS;
+		e2fs->super->s_wtime = time(NULL);
+		ext2fs_superblock_csum_set(e2fs, e2fs->super);
+		if (io_channel_write_byte(e2fs->io, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE, e2fs->super) &&
+		    !ret)
+			ret = -EIO;
+	}
+	__jfs_journal_free_hooks(fs);
+	if (!fs->aborted) {
+		err = sync_blockdev(fs->bdev);
+		if (!ret)
+			ret = err;
+	}
 	ext2fs_free(e2fs);
 	fs->e2fs = NULL;
 	current_jfs = NULL;
 	mutex_unlock(&fs->fs_lock);
 
 	writeback_stop(&fs->mapping);
+	if (fs->aborted)
+		jfs_journal_discard_dirty(fs);
 	invalidate_bh_lrus();
 	address_space_destroy(&fs->mapping);
 	blockdev_close(fs->bdev);

@@ -696,7 +696,8 @@ bool jbd2_journal_block_logged(journal_t *journal, unsigned long long blocknr, t
 		if (jh) {
 			spin_lock(&jh->b_state_lock);
 			if (jh->b_transaction && jh->b_modified) {
-				*tid = jh->b_transaction->t_tid;
+				if (tid)
+					*tid = jh->b_transaction->t_tid;
 				ret = true;
 			}
 			spin_unlock(&jh->b_state_lock);
@@ -713,7 +714,8 @@ bool jbd2_journal_block_logged(journal_t *journal, unsigned long long blocknr, t
 	for (e = m->hash[logged_hash(blocknr)]; e; e = e->next) {
 		if (e->blocknr == blocknr) {
 			if (tid_geq(e->tid, tail)) {
-				*tid = e->tid;
+				if (tid)
+					*tid = e->tid;
 				ret = true;
 			}
 			break;

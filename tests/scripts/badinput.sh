@@ -5,15 +5,18 @@
 # half, zeroed superblock, garbage over the group descriptor table, an
 # unknown incompat feature bit with a valid superblock checksum, random
 # bytes, all zeros, an empty file, a missing file, a journal that needs
-# recovery written by debugfs) `jbdlab mount` must exit non-zero with one
-# clear line on stderr, leave no mount behind, and not change one byte of
-# the image.  Bad mount options (-o nonsense, cache_size=abc, ...) on a good
+# recovery is the exception, see below) `jbdlab mount` must exit non-zero
+# with one clear line on stderr, leave no mount behind, and not change one
+# byte of the image.  Bad mount options (-o nonsense, cache_size=abc, ...) on a good
 # image: non-zero exit, no mount, image unchanged.
 #
-# The needs-recovery case reflects today's driver, which refuses such images
-# (src/fs/super.c); when journal replay lands it becomes "mounts, and the
-# result equals e2fsck -E journal_only".
+# A journal that needs recovery, written by debugfs (an independent jbd2
+# writer), is not bad input: the mount replays it, as the kernel does, and
+# the result equals e2fsck -E journal_only's (every block but the two
+# superblocks, journal_lib.sh cmp_images); a ro mount replays too; with
+# norecovery a rw mount is refused and nothing is written.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/journal_lib.sh"
 require_env
 setup_tmp
 
@@ -139,7 +142,30 @@ printf 'jo -c -v 3\njw -b 9000,9001,9005 %s\njc\n' "$T/jdata" >"$T/jcmds"
 debugfs -w -f "$T/jcmds" "$T/jnl.img" >/dev/null 2>&1
 dumpe2fs -h "$T/jnl.img" 2>/dev/null | grep -q needs_recovery ||
 	die "debugfs did not leave a journal that needs recovery"
-expect_refused "journal needs recovery" "$T/jnl.img"
+expect_refused "journal needs recovery, rw with norecovery" "$T/jnl.img" norecovery
+cp --sparse=always "$T/jnl.img" "$T/jnl-ref.img"
+rc=0
+e2fsck -E journal_only -y "$T/jnl-ref.img" >"$T/e2.out" 2>&1 || rc=$?
+[ $rc -le 1 ] || die "e2fsck -E journal_only exit $rc: $(tail -n 3 "$T/e2.out")"
+for mode in ro rw; do
+	cp --sparse=always "$T/jnl.img" "$T/jnl-$mode.img"
+	if [ $mode = ro ]; then jbd_mount "$T/jnl-$mode.img" "$MNT" ro; else jbd_mount "$T/jnl-$mode.img" "$MNT"; fi
+	jbd_umount "$MNT"
+	if dumpe2fs -h "$T/jnl-$mode.img" 2>/dev/null | grep -q needs_recovery; then
+		fail "journal needs recovery ($mode): needs_recovery still set after mount + umount"
+	fi
+	fsck_clean "$T/jnl-$mode.img" "journal replayed by a $mode mount"
+	if [ $mode = ro ]; then
+		# a ro mount writes only what replay writes: e2fsck's blocks
+		if out=$(cmp_images "$T/jnl-$mode.img" "$T/jnl-ref.img"); then
+			log "ok: journal needs recovery: the ro mount's replay equals e2fsck -E journal_only"
+		else
+			fail "journal needs recovery: the ro mount's replay differs from e2fsck's: $out"
+		fi
+	fi
+	[ "$(sb_state "$T/jnl-$mode.img")" = "$(sb_state "$T/jnl-ref.img")" ] ||
+		fail "journal needs recovery ($mode): superblock state differs from e2fsck's: $(sb_state "$T/jnl-$mode.img") vs $(sb_state "$T/jnl-ref.img")"
+done
 
 # 7. bad options on a good image
 expect_refused_opts "unknown option" nonsense
