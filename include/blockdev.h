@@ -51,6 +51,9 @@ struct block_device {
 	spinlock_t q_lock;
 	struct list_head q;		/* pending requests [q_lock] */
 	uint64_t q_seq;			/* [q_lock] */
+	unsigned int q_sleepers;	/* [q_lock] I/O threads asleep on q_cond */
+	bool q_wake_pending;		/* [q_lock] a submitter signalled q_cond, no sleeper woke yet */
+	_Atomic int q_wakers;		/* [atomic] submitters inside blk_wake_io_thread() */
 	pthread_mutex_t q_mutex;	/* sleeps of the completion thread */
 	pthread_cond_t q_cond;
 	pthread_t *io_threads;		/* [const] */
@@ -82,6 +85,17 @@ int blockdev_open(const char *path, const struct blockdev_opts *o, struct block_
 void blockdev_close(struct block_device *bdev);
 
 void blk_submit(struct block_device *bdev, struct blk_request *rq);
+/* Plugging: hold this thread's submissions and queue them at once (no
+ * waiting for I/O while plugged). */
+struct blk_plug {
+	struct list_head list;		/* held requests [owner: the plugging thread] */
+	struct block_device *bdev;	/* their device [owner: the plugging thread] */
+	long count;			/* [owner: the plugging thread] */
+};
+void blk_start_plug(struct blk_plug *plug);
+void blk_finish_plug(struct blk_plug *plug);
+/* Queue the held requests now (before sleeping while plugged); NULL is a no-op. */
+void blk_flush_plug(struct blk_plug *plug);
 /* Synchronous helpers (submit + wait). */
 int blk_rw_sync(struct block_device *bdev, unsigned int opf, uint64_t pos, void *buf, size_t len);
 /* Make every completed write durable (fdatasync + log FLUSH entry). */

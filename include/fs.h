@@ -59,6 +59,9 @@ struct jfs_mount_opts {
 	unsigned int commit_interval;	/* seconds; 0 = default 5 */
 	bool data_journal;		/* data=journal instead of data=ordered */
 	bool norecovery;		/* noload/norecovery: mount ro and stale */
+	bool journal_inplace;		/* rw without loading the (clean) journal: metadata is written
+					 * in place, as e2fsck does; only `jbdlab replay` uses it, to
+					 * release the orphan list after a recovery */
 	enum jfs_errors_behaviour errors;
 	/* access times (read, readdir) */
 	enum jfs_atime_policy atime;	/* default relatime */
@@ -184,6 +187,9 @@ struct jfs_replay_report {
 /* flags */
 #define JFS_REPLAY_KERNEL	0x1	/* failed recovery: leave the journal and superblock as they
 					 * are (kernel mount) instead of e2fsck's reset + fsck mark */
+#define JFS_REPLAY_NO_ORPHANS	0x2	/* replay only: leave the orphan list for the next mount
+					 * (without it the orphans are released after the replay,
+					 * as e2fsck -E journal_only does) */
 
 /* `jbdlab replay`: recover IMAGE's journal like e2fsck -E journal_only.
  * Returns 0 (replayed; errbuf holds the summary line), JFS_REPLAY_NOTHING

@@ -28,6 +28,14 @@
  * nothing); any failing pread/pwrite/fdatasync is -EIO.  All are reported
  * through end_io, never by blk_submit().
  *
+ * Batching: one I/O thread in FIFO mode takes every queued request per
+ * wake-up, and a submitter signals only when a thread sleeps; with no DMA
+ * delay, no write log, no reorder and no armed yield point, a run of
+ * adjacent plain reads or writes (no PREFLUSH/FUA) is done as one
+ * preadv/pwritev (the block layer's merge), end_io still per request, in
+ * order.  blk_start_plug()/blk_finish_plug() hold a thread's submissions
+ * and queue them together.
+ *
  * Reorder mode (crash tests): an I/O thread picks a random queued request
  * among those before the first REQ_PREFLUSH one -- a flush epoch -- so
  * writes of one epoch reach the image, and the log, in any order.
@@ -47,12 +55,14 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -137,9 +147,30 @@ static int blk_flush_media(struct block_device *bdev)
 
 /* ----------------------------------------------------------- completion */
 
+/*
+ * The DMA bounce buffer of an I/O thread: with a write log, the bytes read
+ * out of rq->buf at the DMA moment are the ones both the image and the log
+ * get, so they are copied once; reused across requests (no malloc per
+ * request).  [owner: the I/O thread]
+ */
+static __thread char *dma_buf;
+static __thread size_t dma_cap;
+
+static char *blk_dma_buf(size_t len)
+{
+	if (len > dma_cap) {
+		char *p = realloc(dma_buf, len);
+
+		if (!p)
+			return NULL;
+		dma_buf = p;
+		dma_cap = len;
+	}
+	return dma_buf;
+}
+
 static int blk_do_write(struct block_device *bdev, struct blk_request *rq)
 {
-	void *dma = NULL;
 	int ret;
 
 	if (bdev->read_only) {
@@ -158,27 +189,28 @@ static int blk_do_write(struct block_device *bdev, struct blk_request *rq)
 	if (!rq->len && !(rq->opf & REQ_FUA))
 		return 0;
 
-	/* The DMA moment: the device reads the caller's buffer now. */
-	if (rq->len) {
-		dma = malloc(rq->len);
-		if (!dma)
-			return -EIO;
-		memcpy(dma, rq->buf, rq->len);
-	}
 	if (bdev->log) {
 		uint64_t lflags = 0;
+		char *dma = NULL;
 
+		/* The DMA moment: the device reads the caller's buffer now. */
+		if (rq->len) {
+			dma = blk_dma_buf(rq->len);
+			if (!dma)
+				return -EIO;
+			memcpy(dma, rq->buf, rq->len);
+		}
 		if (rq->opf & REQ_FUA)
 			lflags |= WLOG_FUA;
 		if (rq->opf & REQ_META)
 			lflags |= WLOG_METADATA;
 		ret = wlog_write(bdev->log, bdev->fd, dma, rq->pos, rq->len, lflags);
 	} else {
-		ret = pwrite_full(bdev->fd, dma, rq->len, rq->pos);
+		/* The DMA moment: pwrite() reads the caller's buffer now. */
+		ret = pwrite_full(bdev->fd, rq->buf, rq->len, rq->pos);
 		if (!ret && (rq->opf & REQ_FUA) && fdatasync(bdev->fd))
 			ret = -EIO;
 	}
-	free(dma);
 	if (!ret) {
 		atomic_fetch_add(&bdev->stat_writes, 1);
 		atomic_fetch_add(&bdev->stat_bytes_written, rq->len);
@@ -280,56 +312,302 @@ static struct blk_request *__blk_pick(struct block_device *bdev)
 	BUG();
 }
 
-/* Sleep until there is a request (returned, off the queue) or we stop (NULL). */
-static struct blk_request *blk_dequeue(struct block_device *bdev)
+/*
+ * Merging (the block layer's plug/merge): consecutive queued requests of
+ * the same direction that are adjacent on the device become one
+ * preadv/pwritev.  Only where nothing observable changes: FIFO with one
+ * thread, no simulated DMA delay (each request would have its own DMA
+ * moment), no write log (which logs one entry per request), no
+ * PREFLUSH/FUA, no armed yield point between submit and DMA.
+ */
+#define BLK_MAX_MERGE	256
+
+static bool blk_may_merge(struct block_device *bdev)
 {
-	struct blk_request *rq;
+	return !bdev->reorder && bdev->nr_io_threads == 1 && !bdev->dma_delay_us &&
+	       !atomic_load_explicit(&yield_point_permille[YP_JBD2_TMPBH_IO], memory_order_relaxed);
+}
+
+/*
+ * Take work off the queue into @batch, sleeping until there is some; false
+ * when we stop.  One I/O thread in FIFO mode takes the whole queue per
+ * wake-up (one hand-off per batch, not per request: the device fetches
+ * every queued command); several threads or reorder mode take one request
+ * at a time, so that they can overtake each other.
+ */
+static bool blk_dequeue(struct block_device *bdev, struct list_head *batch, bool *merge)
+{
+	bool got = false;
 
 	pthread_mutex_lock(&bdev->q_mutex);
 	for (;;) {
 		spin_lock(&bdev->q_lock);
-		rq = __blk_pick(bdev);
-		if (rq)
-			list_del_init(&rq->queue);
-		spin_unlock(&bdev->q_lock);
-		if (rq || bdev->stopping)
+		if (!bdev->reorder && bdev->nr_io_threads == 1) {
+			while (!list_empty(&bdev->q)) {
+				list_move_tail(bdev->q.next, batch);
+				got = true;
+			}
+		} else {
+			struct blk_request *rq = __blk_pick(bdev);
+
+			if (rq) {
+				list_move_tail(&rq->queue, batch);
+				got = true;
+			}
+		}
+		if (got || bdev->stopping) {
+			*merge = got && blk_may_merge(bdev);	/* reorder is read under q_lock */
+			spin_unlock(&bdev->q_lock);
 			break;
+		}
+		/* Announce the sleep under q_lock: a submitter that queues after
+		 * this sees it and signals under q_mutex, which we hold until
+		 * pthread_cond_wait() sleeps -- no lost wake-up. */
+		bdev->q_sleepers++;
+		spin_unlock(&bdev->q_lock);
 		pthread_cond_wait(&bdev->q_cond, &bdev->q_mutex);
+		spin_lock(&bdev->q_lock);
+		bdev->q_sleepers--;
+		bdev->q_wake_pending = false;
+		spin_unlock(&bdev->q_lock);
 	}
 	pthread_mutex_unlock(&bdev->q_mutex);
-	return rq;
+	return got;
+}
+
+static bool blk_rq_mergeable(struct block_device *bdev, const struct blk_request *rq)
+{
+	unsigned int op = rq->opf & REQ_OP_MASK;
+
+	if (rq->opf & (REQ_PREFLUSH | REQ_FUA) || !rq->len || !blk_in_range(bdev, rq->pos, rq->len))
+		return false;
+	if (op == REQ_OP_READ)
+		return true;
+	return op == REQ_OP_WRITE && !bdev->read_only && !bdev->log;
+}
+
+/* Full preadv/pwritev of @iov (modified); 0, or -EIO (also for a short read). */
+static int blk_rw_vec(int fd, bool write, struct iovec *iov, int cnt, uint64_t off)
+{
+	while (cnt) {
+		ssize_t n = write ? pwritev(fd, iov, cnt, (off_t)off) : preadv(fd, iov, cnt, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -EIO;
+		}
+		if (n == 0)
+			return -EIO;
+		off += (uint64_t)n;
+		while (cnt && (size_t)n >= iov->iov_len) {
+			n -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt) {
+			iov->iov_base = (char *)iov->iov_base + n;
+			iov->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Complete the requests at the head of @batch; merges a run of adjacent
+ * ones when allowed.  end_io runs per request, in queue order.
+ */
+static void blk_complete_batch(struct block_device *bdev, struct list_head *batch, bool merge)
+{
+	struct blk_request *rqs[BLK_MAX_MERGE];
+	struct iovec iov[BLK_MAX_MERGE];
+	struct blk_request *rq = list_first_entry(batch, struct blk_request, queue);
+	unsigned int op = rq->opf & REQ_OP_MASK;
+	bool write = op == REQ_OP_WRITE;
+	int n = 0, err;
+
+	list_del_init(&rq->queue);
+	if (!merge || !blk_rq_mergeable(bdev, rq)) {
+		blk_complete(bdev, rq);
+		return;
+	}
+	rqs[n] = rq;
+	iov[n].iov_base = rq->buf;
+	iov[n++].iov_len = rq->len;
+	while (n < BLK_MAX_MERGE && !list_empty(batch)) {
+		struct blk_request *next = list_first_entry(batch, struct blk_request, queue);
+		struct blk_request *prev = rqs[n - 1];
+
+		if ((next->opf & REQ_OP_MASK) != op || next->pos != prev->pos + prev->len ||
+		    !blk_rq_mergeable(bdev, next))
+			break;
+		list_del_init(&next->queue);
+		rqs[n] = next;
+		iov[n].iov_base = next->buf;
+		iov[n++].iov_len = next->len;
+	}
+	if (n == 1) {
+		blk_complete(bdev, rq);
+		return;
+	}
+	/* The DMA moment of the merged bio: the device reads (writes) every
+	 * request's buffer now. */
+	err = blk_rw_vec(bdev->fd, write, iov, n, rqs[0]->pos);
+	for (int i = 0; i < n; i++) {
+		blk_end_io_t *end_io = rqs[i]->end_io;
+		int e = 0;
+
+		rq = rqs[i];
+		if (err) {
+			/* Redo it alone for the exact per-request result. */
+			e = write ? blk_do_write(bdev, rq) : blk_do_read(bdev, rq);
+		} else if (write) {
+			atomic_fetch_add(&bdev->stat_writes, 1);
+			atomic_fetch_add(&bdev->stat_bytes_written, rq->len);
+		} else {
+			atomic_fetch_add(&bdev->stat_reads, 1);
+			atomic_fetch_add(&bdev->stat_bytes_read, rq->len);
+		}
+		if (end_io)
+			end_io(rq, e);
+	}
+	if (atomic_fetch_sub(&bdev->inflight, n) == n)
+		wake_up_var(&bdev->inflight);
 }
 
 static void *blk_io_thread(void *p)
 {
 	struct blk_io_thread_arg *arg = p;
 	struct block_device *bdev = arg->bdev;
-	struct blk_request *rq;
+	struct list_head batch;
 
+	INIT_LIST_HEAD(&batch);
 	yield_seed_thread(arg->seed);
 	free(arg);
-	while ((rq = blk_dequeue(bdev)))
-		blk_complete(bdev, rq);
+	bool merge;
+
+	while (blk_dequeue(bdev, &batch, &merge)) {
+		while (!list_empty(&batch))
+			blk_complete_batch(bdev, &batch, merge);
+	}
+	free(dma_buf);
+	dma_buf = NULL;
+	dma_cap = 0;
 	return NULL;
 }
 
 /*
  * Queue @rq; end_io(rq, err) runs later in an I/O thread.  The caller must
  * keep rq and rq->buf valid until then.  Any lock state; does not sleep
- * beyond the queue mutex.
+ * beyond the queue mutex, which it takes only to wake a sleeping I/O thread.
  */
+static __thread struct blk_plug *current_plug;
+
+/*
+ * Wake a sleeping I/O thread.  Taking q_mutex orders us after its sleep
+ * announcement: once we hold it, the sleeper is inside pthread_cond_wait()
+ * (or has not announced and will see the queue).  Signal after unlocking,
+ * so that the woken thread does not block at once on the mutex we hold.
+ */
+static void blk_wake_io_thread(struct block_device *bdev)
+{
+	atomic_fetch_add(&bdev->q_wakers, 1);
+	pthread_mutex_lock(&bdev->q_mutex);
+	BUG_ON(bdev->stopping);
+	pthread_mutex_unlock(&bdev->q_mutex);
+	pthread_cond_signal(&bdev->q_cond);
+	atomic_fetch_sub(&bdev->q_wakers, 1);	/* blockdev_close() may destroy q_cond now */
+}
+
+/* Queue every request of @list (in order) with one wake-up. */
+static void blk_queue_list(struct block_device *bdev, struct list_head *list, long nr)
+{
+	bool wake = false;
+
+	atomic_fetch_add(&bdev->inflight, nr);
+	spin_lock(&bdev->q_lock);
+	while (!list_empty(list)) {
+		struct blk_request *rq = list_first_entry(list, struct blk_request, queue);
+
+		rq->seq = bdev->q_seq++;
+		list_move_tail(&rq->queue, &bdev->q);
+	}
+	if (bdev->q_sleepers && !bdev->q_wake_pending) {
+		bdev->q_wake_pending = true;
+		wake = true;
+	}
+	spin_unlock(&bdev->q_lock);
+
+	if (wake)
+		blk_wake_io_thread(bdev);
+}
+
+/* Queue what @plug holds now; the plug stays active.  Call before any wait
+ * while plugged (the kernel does it from schedule()). */
+void blk_flush_plug(struct blk_plug *plug)
+{
+	/* A nested plug is not installed: what this thread holds is on the
+	 * outermost one. */
+	if (plug && current_plug && plug != current_plug)
+		plug = current_plug;
+	if (plug && plug->bdev && plug->count)
+		blk_queue_list(plug->bdev, &plug->list, plug->count);
+	plug->bdev = NULL;
+	plug->count = 0;
+}
+
+/*
+ * blk_start_plug/blk_finish_plug (block/blk-core.c): requests this thread
+ * submits in between are held on the plug and reach the device queue
+ * together, in submission order, at blk_finish_plug() (or when the plug
+ * fills up / another device is submitted to).  The kernel also flushes the
+ * plug when the task sleeps; we cannot, so a plugged section must not wait
+ * for I/O (it would wait for its own held requests).
+ */
+void blk_start_plug(struct blk_plug *plug)
+{
+	INIT_LIST_HEAD(&plug->list);
+	plug->bdev = NULL;
+	plug->count = 0;
+	if (!current_plug)
+		current_plug = plug;
+}
+
+void blk_finish_plug(struct blk_plug *plug)
+{
+	if (current_plug != plug)
+		return;
+	blk_flush_plug(plug);
+	current_plug = NULL;
+}
+
+#define BLK_PLUG_MAX	256
+
 void blk_submit(struct block_device *bdev, struct blk_request *rq)
 {
+	struct blk_plug *plug = current_plug;
+	bool wake = false;
+
+	if (plug) {
+		if (plug->bdev != bdev || plug->count >= BLK_PLUG_MAX)
+			blk_flush_plug(plug);
+		plug->bdev = bdev;
+		list_add_tail(&rq->queue, &plug->list);
+		plug->count++;
+		return;
+	}
 	atomic_fetch_add(&bdev->inflight, 1);
 	spin_lock(&bdev->q_lock);
 	rq->seq = bdev->q_seq++;
 	list_add_tail(&rq->queue, &bdev->q);
+	if (bdev->q_sleepers && !bdev->q_wake_pending) {
+		bdev->q_wake_pending = true;
+		wake = true;
+	}
 	spin_unlock(&bdev->q_lock);
 
-	pthread_mutex_lock(&bdev->q_mutex);
-	BUG_ON(bdev->stopping);
-	pthread_cond_signal(&bdev->q_cond);
-	pthread_mutex_unlock(&bdev->q_mutex);
+	if (wake)
+		blk_wake_io_thread(bdev);
 }
 
 struct blk_sync {
@@ -525,6 +803,10 @@ void blockdev_close(struct block_device *bdev)
 	if (!bdev->read_only && blk_flush_media(bdev))
 		fprintf(stderr, "blockdev: %s: final flush failed\n", bdev->path);
 	blk_stop_threads(bdev, bdev->nr_io_threads);
+	/* A submitter whose request already completed may still be in
+	 * blk_wake_io_thread(), past the mutex, signalling. */
+	while (atomic_load(&bdev->q_wakers))
+		sched_yield();
 	if (bdev->log && wlog_close(bdev->log))
 		fprintf(stderr, "blockdev: %s: write log incomplete\n", bdev->path);
 	pthread_cond_destroy(&bdev->q_cond);

@@ -53,7 +53,7 @@
 #include "blockdev.h"
 #include "jbd2.h"
 
-#define REPLAY_CACHE_LIMIT	(64UL << 20)
+#define REPLAY_CACHE_LIMIT	(256UL << 20)	/* the mount default (cache_size=) */
 
 __printf(3, 4)
 static int msg(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -444,6 +444,8 @@ static void image_cache_close(struct image_cache *c)
 		blockdev_close(c->bdev);
 }
 
+static int release_orphans(const char *image, char *errbuf, size_t errlen);
+
 int jfs_replay_report(const char *image, unsigned int flags, struct jfs_replay_report *rep,
 		      char *errbuf, size_t errlen)
 {
@@ -462,7 +464,45 @@ int jfs_replay_report(const char *image, unsigned int flags, struct jfs_replay_r
 		image_cache_close(&c);
 	}
 	free(jm.map);
+	if (err >= 0 && !(flags & (JFS_REPLAY_NO_ORPHANS | JFS_REPLAY_KERNEL))) {
+		char msg[256];
+		int oerr = release_orphans(image, msg, sizeof(msg));
+
+		if (oerr) {
+			snprintf(errbuf, errlen, "replayed, but releasing the orphan list failed: %s",
+				 msg[0] ? msg : strerror(-oerr));
+			return oerr;
+		}
+	}
 	return err;
+}
+
+/*
+ * After the replay, e2fsck -E journal_only goes on to release the orphan
+ * list (release_orphan_inodes(): an unlinked-but-open file at the crash, or
+ * an interrupted truncate) before it calls the filesystem clean; the kernel
+ * does the same at mount (ext4_orphan_cleanup()).  Do it the same way: mount
+ * with the journal left alone (it is empty now) so the orphan cleanup of
+ * jfs_mount() writes in place, as e2fsck does, and unmount.
+ */
+static int release_orphans(const char *image, char *errbuf, size_t errlen)
+{
+	struct ext2_super_block sb;
+	struct jfs_mount_opts o = { .journal_inplace = true, .cache_size = REPLAY_CACHE_LIMIT };
+	struct jfs *fs;
+	int fd, err;
+
+	fd = open(image, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	err = pread(fd, &sb, sizeof(sb), 1024) == (ssize_t)sizeof(sb) ? 0 : -EIO;
+	close(fd);
+	if (err || !sb.s_last_orphan || (sb.s_state & EXT2_ERROR_FS))
+		return err;
+	err = jfs_mount(image, &o, &fs, errbuf, errlen);
+	if (err)
+		return err;
+	return jfs_unmount(fs);
 }
 
 int jfs_replay(const char *image, unsigned int flags, char *errbuf, size_t errlen)

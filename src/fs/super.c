@@ -616,7 +616,7 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 		goto out_unlock;
 	}
 	fs->saved_state = e2fs->super->s_state;
-	if (!fs->ro && internal) {
+	if (!fs->ro && internal && !fs->opts.journal_inplace) {
 		ret = jfs_journal_load(fs, errbuf, errlen);
 		if (ret)
 			goto out_unlock;

@@ -162,7 +162,54 @@ struct recovery_ctx {
 	struct jbd2_recovery_info *info;	/* carried between passes [owner: recovery] */
 	struct recovery_revoke_table revoke;	/* [owner: recovery] */
 	uint64_t dev_blocks;			/* fs blocks on the device [const] */
+	bool readahead;				/* this pass reads every log block [owner: recovery] */
 };
+
+/*
+ * do_readahead(): start reads of the journal blocks [start, start +
+ * RECOVERY_READAHEAD) that are neither uptodate nor being read, as the
+ * kernel's do_readahead() -- submitted back to back, so the device gets them
+ * as one stream (and merges adjacent ones) instead of one synchronous read
+ * per block.  Stops at the end of the journal (the log's wrap is read by
+ * the jread() that gets there).  Never waits for the reads.
+ */
+#define RECOVERY_READAHEAD	256
+
+static void do_readahead(struct recovery_ctx *rc, unsigned long start)
+{
+	journal_t *j = rc->journal;
+	unsigned long max = start + RECOVERY_READAHEAD;
+	struct buffer_head *bhs[RECOVERY_READAHEAD];
+	struct blk_plug plug;
+	int nbufs = 0;
+
+	if (max > j->j_total_len)
+		max = j->j_total_len;
+	/* Lock the buffers first (getblk may reclaim and wait), then submit
+	 * them under a plug, which must not wait. */
+	for (unsigned long next = start; next < max; next++) {
+		unsigned long long blocknr = j->j_blockmap[next];
+		struct buffer_head *bh;
+
+		if (blocknr >= rc->dev_blocks)
+			break;
+		bh = bdev_getblk(j->j_dev, blocknr, j->j_blocksize);
+		if (!buffer_uptodate(bh) && !buffer_req(bh) && trylock_buffer(bh)) {
+			if (!buffer_uptodate(bh)) {
+				bhs[nbufs++] = bh;	/* keeps the getblk reference */
+				continue;
+			}
+			unlock_buffer(bh);
+		}
+		brelse(bh);
+	}
+	blk_start_plug(&plug);
+	for (int i = 0; i < nbufs; i++) {
+		bhs[i]->b_end_io = end_buffer_read_sync;	/* drops the reference */
+		submit_bh(REQ_OP_READ, bhs[i]);
+	}
+	blk_finish_plug(&plug);
+}
 
 /*
  * jread(): read journal block `offset` through the page cache, mapping it
@@ -172,6 +219,7 @@ struct recovery_ctx {
 static int jread(struct recovery_ctx *rc, struct buffer_head **bhp, unsigned long offset)
 {
 	journal_t *j = rc->journal;
+	struct buffer_head *bh;
 	unsigned long long blocknr;
 
 	*bhp = NULL;
@@ -184,11 +232,19 @@ static int jread(struct recovery_ctx *rc, struct buffer_head **bhp, unsigned lon
 		fprintf(stderr, "JBD2: bad block at offset %lu\n", offset);
 		return -EFSCORRUPTED;
 	}
-	*bhp = __bread(j->j_dev, blocknr, j->j_blocksize);
-	if (!*bhp) {
-		fprintf(stderr, "JBD2: Failed to read block at offset %lu\n", offset);
-		return -EIO;
+	bh = bdev_getblk(j->j_dev, blocknr, j->j_blocksize);
+	if (!buffer_uptodate(bh)) {
+		/* A brand new buffer: start readahead (it submits this block
+		 * too).  Otherwise we assume it is already being read. */
+		if (rc->readahead && !buffer_req(bh))
+			do_readahead(rc, offset);
+		if (bh_read(bh)) {
+			brelse(bh);
+			fprintf(stderr, "JBD2: Failed to read block at offset %lu\n", offset);
+			return -EIO;
+		}
 	}
+	*bhp = bh;
 	return 0;
 }
 
@@ -402,6 +458,15 @@ static int do_one_pass(struct recovery_ctx *rc, enum passtype pass)
 
 	if (pass == PASS_SCAN)
 		info->start_transaction = next_commit_ID;
+	/*
+	 * Read ahead where the pass reads (nearly) every log block: the replay,
+	 * and a scan that sums v1 checksums over the data blocks.  The v2/v3
+	 * scan and the revoke pass read only the headers and jump over the
+	 * data; reading that ahead would only push the replay's blocks out of
+	 * a size-limited cache.
+	 */
+	rc->readahead = pass == PASS_REPLAY ||
+			(pass == PASS_SCAN && jbd2_has_feature_checksum(j));
 
 	for (;;) {
 		struct buffer_head *bh;

@@ -116,9 +116,19 @@ static void qhash_remove(struct folio *f)
 static bool quarantine_check(struct folio *f)
 {
 	const unsigned char *p = (const unsigned char *)f->data;
-	size_t size = folio_size(f);
+	const uint64_t poison8 = 0x0101010101010101ULL * FOLIO_POISON;
+	size_t size = folio_size(f), off = 0;
 
-	for (size_t off = 0; off < size; off++) {
+	/* word-wise first (folio data is page aligned), bytes only to locate */
+	while (off < size) {
+		uint64_t w;
+
+		memcpy(&w, p + off, sizeof(w));
+		if (w != poison8)
+			break;
+		off += sizeof(w);
+	}
+	for (; off < size; off++) {
 		if (likely(p[off] == FOLIO_POISON))
 			continue;
 		struct mm_poison_report r = {

@@ -37,7 +37,8 @@
 # the case), CRASH_FS=kernel runs the same workload and checks on a kernel
 # ext4 loop mount "killed" with the shutdown ioctl (NOLOGFLUSH) -- a
 # self-test of the harness, no copies; JBD_OPTS: extra -o options for
-# jbdlab; CASES: e.g. "2048:default 4096:^metadata_csum,^64bit".
+# jbdlab; CASES: e.g. "2048:default 4096:^metadata_csum,^64bit";
+# KEEP_FAILED: a directory where failing crash images are copied.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/journal_lib.sh"
 CRASH_FS=${CRASH_FS:-jbdlab}
@@ -134,18 +135,32 @@ check_state() {
 	else
 		cfail "B: the kernel's mount failed: $(cat "$T/B.err"); $(dmesg 2>/dev/null | tail -n 3)"
 	fi
-	# C: jbdlab replay, e2fsck -fn, blocks as A's, fsynced files
+	# C: jbdlab replay (the replay, then the orphan list released as
+	# e2fsck -E journal_only does), e2fsck -fn, fsynced files
 	cp --sparse=always "$x" "$T/C.img"
 	if run_replay "$T/C.img"; then
 		[ "$REPLAY_RC" = 0 ] || cfail "C: jbdlab replay exit $REPLAY_RC: $(tail -n 3 "$T/replay.out")"
 		fsck_clean "$T/C.img" "seed $SEED case $CASE: C (jbdlab replay)"
-		out=$(cmp_images "$T/C.img" "$T/A.img") || cfail "C: blocks differ from e2fsck -E journal_only's: $out"
 		out=$(python3 "$CHECK" img "$T/rec" "$T/C.img" --lines "$lines") || cfail "C: fsynced data: $out"
+	fi
+	# D: the replay alone (--no-orphans) equals debugfs jr's pure replay,
+	# block for block (A's e2fsck also releases orphans, so it is not the
+	# reference for the blocks an orphan release changes)
+	cp --sparse=always "$x" "$T/D.img"
+	cp --sparse=always "$x" "$T/J.img"
+	debugfs -w -R jr "$T/J.img" >"$T/J.out" 2>&1 || cfail "D: debugfs jr failed: $(tail -n 2 "$T/J.out")"
+	if run_replay "$T/D.img" --no-orphans; then
+		[ "$REPLAY_RC" = 0 ] || cfail "D: jbdlab replay --no-orphans exit $REPLAY_RC: $(tail -n 3 "$T/replay.out")"
+		out=$(cmp_images "$T/D.img" "$T/J.img") || cfail "D: blocks differ from debugfs jr's: $out"
+	fi
+	if [ "$FAILS" != "$before" ] && [ -n "${KEEP_FAILED:-}" ]; then
+		mkdir -p "$KEEP_FAILED" && cp --sparse=always "$x" "$KEEP_FAILED/seed$SEED-${CASE//[\/^,]/_}.img" &&
+			log "kept the crash image in $KEEP_FAILED"
 	fi
 	[ "$FAILS" = "$before" ] && GOOD=$((GOOD + 1))
 	TOTAL=$((TOTAL + 1))
 	log "$CASE: $exp fsynced files checked, $([ "$FAILS" = "$before" ] && echo ok || echo FAILED); $ntx committed transactions in the log; jbdlab replay: $(tail -n 1 "$T/replay.out" 2>/dev/null | sed 's/^.*\.img: //')"
-	rm -f "$T/A.img" "$T/B.img" "$T/C.img"
+	rm -f "$T/A.img" "$T/B.img" "$T/C.img" "$T/D.img" "$T/J.img"
 }
 
 TOTAL=0 GOOD=0
@@ -215,4 +230,4 @@ fcntl.ioctl(fd, 0x8004587D, struct.pack("I", 2))' "$MNT"
 	# transactions in the log; none in any image: the journal is not used
 	[ "$CASE_TX" -gt 0 ] || { CASE=$CASE_BASE; cfail "no crash image has a committed transaction in its log (debugfs logdump): metadata is not going through the journal"; }
 done
-log "seed $SEED: $GOOD of $TOTAL crash images pass (A e2fsck journal_only, B kernel mount, C jbdlab replay)"
+log "seed $SEED: $GOOD of $TOTAL crash images pass (A e2fsck journal_only, B kernel mount, C jbdlab replay, D pure replay = debugfs jr)"

@@ -68,9 +68,9 @@ fsck_verdict() {
 # run_replay IMG: jbdlab replay, output in $T/replay.out; sets REPLAY_RC.
 # A signal (rc > 128) or any status but 0/1 is a failure of the test.
 REPLAY_RC=0
-run_replay() {
+run_replay() {	# run_replay IMAGE [REPLAY-OPTIONS...]
 	REPLAY_RC=0
-	timeout 120 "$JBDLAB" replay "$1" >"$T/replay.out" 2>&1 || REPLAY_RC=$?
+	timeout 120 "$JBDLAB" replay "${@:2}" "$1" >"$T/replay.out" 2>&1 || REPLAY_RC=$?
 	if [ "$REPLAY_RC" != 0 ] && [ "$REPLAY_RC" != 1 ]; then
 		fail "jbdlab replay $(basename "$1"): exit status $REPLAY_RC (crash?): $(tail -n 3 "$T/replay.out")"
 		return 1
