@@ -104,27 +104,6 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off, size_t *done)
 	return 0;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -EIO;
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 static bool blk_in_range(struct block_device *bdev, uint64_t pos, size_t len)
 {
 	return pos <= bdev->size && len <= bdev->size - pos;
@@ -207,7 +186,7 @@ static int blk_do_write(struct block_device *bdev, struct blk_request *rq)
 		ret = wlog_write(bdev->log, bdev->fd, dma, rq->pos, rq->len, lflags);
 	} else {
 		/* The DMA moment: pwrite() reads the caller's buffer now. */
-		ret = pwrite_full(bdev->fd, rq->buf, rq->len, rq->pos);
+		ret = blk_pwrite_full(bdev->fd, rq->buf, rq->len, rq->pos) ? -EIO : 0;
 		if (!ret && (rq->opf & REQ_FUA) && fdatasync(bdev->fd))
 			ret = -EIO;
 	}

@@ -68,27 +68,6 @@ static int pread_exact(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-static int pwrite_exact(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* Decode the header at @off into @e; -EUCLEAN if it is not a valid entry. */
 static int blk_log_parse(struct blk_log *log, uint64_t off, struct blk_log_entry *e)
 {
@@ -297,7 +276,7 @@ static int blk_log_zero(int fd, uint64_t off, uint64_t len)
 
 	while (len) {
 		size_t n = (size_t)min_t(uint64_t, len, sizeof(zeros));
-		int ret = pwrite_exact(fd, zeros, n, off);
+		int ret = blk_pwrite_full(fd, zeros, n, off);
 
 		if (ret)
 			return ret;
@@ -345,7 +324,7 @@ int blk_log_replay(struct blk_log *log, int image_fd, uint64_t nr)
 		ret = blk_log_read_data(log, &e, buf);
 		if (ret)
 			goto out;
-		ret = pwrite_exact(image_fd, buf, len, e.sector * log->sectorsize);
+		ret = blk_pwrite_full(image_fd, buf, len, e.sector * log->sectorsize);
 		if (ret)
 			goto out;
 	}

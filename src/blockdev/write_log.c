@@ -66,7 +66,9 @@ struct blk_write_log {
 
 #define __wlog_assert_locked(log)	lockdep_assert_held(&(log)->lock)
 
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+/* pwrite() all of @buf at @off, retrying short writes and EINTR; 0 or -errno
+ * (-EIO for a write that makes no progress).  Shared by the whole module. */
+int blk_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 {
 	const char *p = buf;
 
@@ -107,7 +109,7 @@ static int __wlog_write_super(struct blk_write_log *log)
 	wlog_put_le64(sb + 8, WLOG_VERSION);
 	wlog_put_le64(sb + 16, log->nr_entries);
 	wlog_put_le32(sb + 24, WLOG_SECTOR_SIZE);
-	ret = pwrite_full(log->fd, sb, sizeof(sb), 0);
+	ret = blk_pwrite_full(log->fd, sb, sizeof(sb), 0);
 	if (ret)
 		return ret;
 	log->published = log->nr_entries;
@@ -159,11 +161,11 @@ static int __wlog_append(struct blk_write_log *log, uint64_t sector, uint64_t nr
 	}
 	wlog_put_le64(hdr + 24, mlen);
 
-	ret = pwrite_full(log->fd, hdr, sizeof(hdr), log->next_off);
+	ret = blk_pwrite_full(log->fd, hdr, sizeof(hdr), log->next_off);
 	if (ret)
 		goto out_fail;
 	if (nr_sectors) {
-		ret = pwrite_full(log->fd, data, nr_sectors << WLOG_SECTOR_SHIFT,
+		ret = blk_pwrite_full(log->fd, data, nr_sectors << WLOG_SECTOR_SHIFT,
 				  log->next_off + WLOG_SECTOR_SIZE);
 		if (ret)
 			goto out_fail;
@@ -226,7 +228,7 @@ int wlog_write(struct blk_write_log *log, int fd, const void *data, uint64_t pos
 		return 0;
 
 	mutex_lock(&log->lock);
-	ret = pwrite_full(fd, data, len, pos);
+	ret = blk_pwrite_full(fd, data, len, pos);
 	if (ret) {
 		ret = -EIO;
 		goto out_unlock;

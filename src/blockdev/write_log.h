@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include "blockdev.h"
 
+int blk_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+
 #define WLOG_MAGIC		0x6a736677736872ULL
 #define WLOG_VERSION		1ULL
 #define WLOG_SECTOR_SIZE	512U
