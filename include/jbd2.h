@@ -236,8 +236,10 @@ struct transaction_s {
 	/* ordered-mode data buffers, each holding a b_count (model of t_inode_list:
 	 * our file data lives in the bdev cache, so the commit writes these
 	 * buffers instead of the jbd2_inodes' dirty ranges; see commit.c) */
-	struct buffer_head **t_data_bufs;	/* [j_list_lock] */
-	int t_nr_data_bufs, t_data_bufs_cap;	/* [j_list_lock] */
+	sector_t *t_data_blocks;		/* ordered data: fs blocks to write before commit [j_list_lock] */
+	int t_nr_data_blocks, t_data_blocks_cap;	/* [j_list_lock] */
+	struct buffer_head **t_data_held;	/* data buffers being written by the commit [owner: commit thread] */
+	int t_nr_data_held;			/* [owner: commit thread] */
 	spinlock_t t_handle_lock;
 	unsigned long t_max_wait;		/* [t_handle_lock] (not measured) */
 	unsigned long t_start;			/* ms; reset at commit end [j_state_lock] */

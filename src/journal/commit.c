@@ -145,42 +145,55 @@ static int journal_wait_on_commit_record(journal_t *journal, struct buffer_head 
 	return ret;
 }
 
-static int cmp_bh_ptr(const void *a, const void *b)
+static int cmp_sector(const void *a, const void *b)
 {
-	uintptr_t x = (uintptr_t)*(struct buffer_head *const *)a;
-	uintptr_t y = (uintptr_t)*(struct buffer_head *const *)b;
+	sector_t x = *(const sector_t *)a, y = *(const sector_t *)b;
 
 	return x < y ? -1 : x > y;
 }
 
 /*
  * journal_submit_data_buffers - ordered mode: start writing the
- * transaction's data buffers home (model of the jbd2_inode writeback).
+ * transaction's data blocks home (model of the jbd2_inode writeback,
+ * filemap_fdatawrite_range()).  A block no longer cached was written and
+ * reclaimed already (reclaim evicts only clean folios); a cached one is
+ * written if still dirty and kept referenced until
+ * journal_finish_inode_data_buffers() has waited for it.  The list is
+ * reused to hold those buffer_heads.
  * Entry: commit thread at T_FLUSH, no locks.
  */
 static int journal_submit_data_buffers(journal_t *journal, transaction_t *commit_transaction)
 {
+	sector_t *blocks = commit_transaction->t_data_blocks;
+	struct buffer_head **held;
 	int n, out = 0;
 
 	spin_lock(&journal->j_list_lock);
-	n = commit_transaction->t_nr_data_bufs;
+	n = commit_transaction->t_nr_data_blocks;
 	spin_unlock(&journal->j_list_lock);
+	commit_transaction->t_data_held = NULL;
+	commit_transaction->t_nr_data_held = 0;
 	if (!n)
 		return 0;
 	/* No handle of this transaction is open any more: we own the list. */
-	qsort(commit_transaction->t_data_bufs, (size_t)n, sizeof(struct buffer_head *), cmp_bh_ptr);
+	qsort(blocks, (size_t)n, sizeof(*blocks), cmp_sector);
+	held = malloc(sizeof(*held) * (size_t)n);
+	BUG_ON(!held);
 	for (int i = 0; i < n; i++) {
-		struct buffer_head *bh = commit_transaction->t_data_bufs[i];
+		struct buffer_head *bh;
 
-		if (out && commit_transaction->t_data_bufs[out - 1] == bh) {
-			__brelse(bh);	/* filed twice */
+		if (i && blocks[i] == blocks[i - 1])
+			continue;	/* filed twice */
+		bh = __find_get_block_nonatomic(journal->j_fs_dev, blocks[i],
+						(unsigned int)journal->j_blocksize);
+		if (!bh)
 			continue;
-		}
-		commit_transaction->t_data_bufs[out++] = bh;
 		if (buffer_dirty(bh))
 			write_dirty_buffer(bh, REQ_SYNC);
+		held[out++] = bh;
 	}
-	commit_transaction->t_nr_data_bufs = out;
+	commit_transaction->t_data_held = held;
+	commit_transaction->t_nr_data_held = out;
 	return 0;
 }
 
@@ -189,15 +202,18 @@ static int journal_finish_inode_data_buffers(journal_t *journal, transaction_t *
 {
 	int ret = 0;
 
-	for (int i = 0; i < commit_transaction->t_nr_data_bufs; i++) {
-		struct buffer_head *bh = commit_transaction->t_data_bufs[i];
+	for (int i = 0; i < commit_transaction->t_nr_data_held; i++) {
+		struct buffer_head *bh = commit_transaction->t_data_held[i];
 
 		wait_on_buffer(bh);
 		if (buffer_write_io_error(bh))
 			ret = -EIO;
 		__brelse(bh);
 	}
-	commit_transaction->t_nr_data_bufs = 0;
+	free(commit_transaction->t_data_held);
+	commit_transaction->t_data_held = NULL;
+	commit_transaction->t_nr_data_held = 0;
+	commit_transaction->t_nr_data_blocks = 0;
 	return ret;
 }
 

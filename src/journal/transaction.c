@@ -1081,11 +1081,14 @@ drop:
 }
 
 /*
- * jbd2_journal_file_data - ordered mode: the data buffer @bh (of the bdev
+ * jbd2_journal_file_data - ordered mode: the data block of @bh (in the bdev
  * cache, dirty) must be written home before the running transaction's
- * commit block.  Takes a b_count reference until the commit has waited for
- * it.  Model of jbd2_journal_inode_ranged_write(): our file data lives in
- * the bdev page cache, so the unit is the buffer, not the jbd2_inode.
+ * commit block.  Model of jbd2_journal_inode_ranged_write(): our file data
+ * lives in the bdev page cache, so the unit is the block, not the
+ * jbd2_inode.  As the kernel pins the inode and not its pages, only the
+ * block number is recorded: no b_count is taken, so writeback may write and
+ * reclaim evict the buffer before the commit (which then finds it clean or
+ * gone, as filemap_fdatawrite_range() would).
  * Entry: inside @handle; no locks.  0 or -EROFS.
  */
 int jbd2_journal_file_data(handle_t *handle, struct buffer_head *bh)
@@ -1096,17 +1099,16 @@ int jbd2_journal_file_data(handle_t *handle, struct buffer_head *bh)
 	if (is_handle_aborted(handle))
 		return -EROFS;
 	journal = transaction->t_journal;
-	get_bh(bh);
 	spin_lock(&journal->j_list_lock);
-	if (transaction->t_nr_data_bufs == transaction->t_data_bufs_cap) {
-		int cap = transaction->t_data_bufs_cap ? 2 * transaction->t_data_bufs_cap : 64;
-		struct buffer_head **v = realloc(transaction->t_data_bufs, sizeof(*v) * cap);
+	if (transaction->t_nr_data_blocks == transaction->t_data_blocks_cap) {
+		int cap = transaction->t_data_blocks_cap ? 2 * transaction->t_data_blocks_cap : 64;
+		sector_t *v = realloc(transaction->t_data_blocks, sizeof(*v) * cap);
 
 		BUG_ON(!v);
-		transaction->t_data_bufs = v;
-		transaction->t_data_bufs_cap = cap;
+		transaction->t_data_blocks = v;
+		transaction->t_data_blocks_cap = cap;
 	}
-	transaction->t_data_bufs[transaction->t_nr_data_bufs++] = bh;
+	transaction->t_data_blocks[transaction->t_nr_data_blocks++] = bh->b_blocknr;
 	spin_unlock(&journal->j_list_lock);
 	return 0;
 }
@@ -1119,7 +1121,7 @@ void jbd2_journal_free_transaction(transaction_t *transaction)
 {
 	if (!transaction)
 		return;
-	free(transaction->t_data_bufs);
+	free(transaction->t_data_blocks);
 	memset(transaction, 0x6b, sizeof(*transaction));
 	free(transaction);
 }
