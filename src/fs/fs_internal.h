@@ -214,6 +214,7 @@ struct jfs_inode *jfs_inode_find(struct jfs *fs, ext2_ino_t ino, bool create);
 void jfs_inode_ref_lookup(struct jfs *fs, ext2_ino_t ino);	/* nlookup++ */
 int __jfs_read_inode(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
 int __jfs_write_inode(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
+int __jfs_touch_ctime(struct jfs *fs, ext2_ino_t ino);	/* read, ctime = now, write */
 /* nlink reached 0: orphan it if referenced, else free it now. */
 int __jfs_inode_unlinked(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode);
 /* Drop references; frees an unreferenced orphan. */

@@ -131,6 +131,21 @@ int __jfs_write_inode(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *i
 	return 0;
 }
 
+/* Update only ctime, with nothing else to change in the inode (a moved
+ * inode in ext4_rename, an xattr change in ext4_xattr_set_handle). */
+int __jfs_touch_ctime(struct jfs *fs, ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+	int err;
+
+	lockdep_assert_held(&fs->fs_lock);
+	err = __jfs_read_inode(fs, ino, &inode);
+	if (err)
+		return err;
+	jfs_inode_touch(&inode, JFS_T_CTIME);
+	return __jfs_write_inode(fs, ino, &inode);
+}
+
 /* ext4_orphan_add(): head insertion into the s_last_orphan chain. */
 int __jfs_orphan_add(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode)
 {

@@ -1431,20 +1431,6 @@ static int __ns_rename_checks(struct jfs *fs, const struct jfs_cred *c,
 	return 0;
 }
 
-/* ctime of a moved inode (ext4_rename: "Like most other Unix systems, set
- * the ctime for inodes on a rename"). */
-static int __ns_touch_ctime(struct jfs *fs, ext2_ino_t ino)
-{
-	struct ext2_inode_large inode;
-	int err;
-
-	err = __jfs_read_inode(fs, ino, &inode);
-	if (err)
-		return err;
-	jfs_inode_touch(&inode, JFS_T_CTIME);
-	return __jfs_write_inode(fs, ino, &inode);
-}
-
 /* ext4_rename: move o over n (which may not exist). */
 static int __ns_do_rename(struct jfs *fs, struct ns_rename_side *o, struct ns_rename_side *n)
 {
@@ -1460,7 +1446,8 @@ static int __ns_do_rename(struct jfs *fs, struct ns_rename_side *o, struct ns_re
 	err = __ns_delete_entry(fs, o->dir, o->name, o->ino);
 	if (err)
 		return err;
-	err = __ns_touch_ctime(fs, o->ino);
+	/* ext4_rename sets the moved inode's ctime, as most Unix systems do */
+	err = __jfs_touch_ctime(fs, o->ino);
 	if (err)
 		return err;
 
@@ -1497,9 +1484,9 @@ static int __ns_do_exchange(struct jfs *fs, struct ns_rename_side *o, struct ns_
 	err = __ns_setent(fs, n->dir, n->name, n->ino, o->ino, o->inode.i_mode);
 	if (err)
 		return err;
-	err = __ns_touch_ctime(fs, o->ino);
+	err = __jfs_touch_ctime(fs, o->ino);
 	if (!err)
-		err = __ns_touch_ctime(fs, n->ino);
+		err = __jfs_touch_ctime(fs, n->ino);
 	if (err)
 		return err;
 	if (o->dir != n->dir) {

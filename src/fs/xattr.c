@@ -222,18 +222,6 @@ static bool __xa_exists(struct ext2_xattr_handle *h, const char *name)
 	return !e;
 }
 
-static int __xa_touch_ctime(struct jfs *fs, ext2_ino_t ino)
-{
-	struct ext2_inode_large inode;
-	int err;
-
-	err = __jfs_read_inode(fs, ino, &inode);
-	if (err)
-		return err;
-	jfs_inode_touch(&inode, JFS_T_CTIME);
-	return __jfs_write_inode(fs, ino, &inode);
-}
-
 /* ext4_xattr_set / vfs_setxattr.  Locking: fs lock. */
 int jfs_setxattr(struct jfs *fs, const struct jfs_cred *c, ino_t ino, const char *name,
 		 const void *value, size_t size, int flags)
@@ -291,7 +279,7 @@ int jfs_setxattr(struct jfs *fs, const struct jfs_cred *c, ino_t ino, const char
 		err = xa_errno(fs, e);
 		goto out_close;
 	}
-	err = __xa_touch_ctime(fs, ino);
+	err = __jfs_touch_ctime(fs, ino);
 out_close:
 	ext2fs_xattrs_close(&h);
 out:
@@ -449,7 +437,7 @@ int jfs_removexattr(struct jfs *fs, const struct jfs_cred *c, ino_t ino, const c
 		err = xa_errno(fs, e);
 		goto out_close;
 	}
-	err = __xa_touch_ctime(fs, ino);
+	err = __jfs_touch_ctime(fs, ino);
 out_close:
 	ext2fs_xattrs_close(&h);
 out:
