@@ -28,18 +28,7 @@
 #include "fs.h"
 #include "fs/fs_internal.h"	/* white box: credit_overruns */
 
-#define CHECK(c) do { \
-	if (!(c)) { \
-		fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-		exit(1); \
-	} } while (0)
-#define CHECK_EQ(a, b) do { \
-	long long __a = (long long)(a), __b = (long long)(b); \
-	if (__a != __b) { \
-		fprintf(stderr, "%s:%d: CHECK_EQ(%s, %s) failed: %lld != %lld\n", \
-			__FILE__, __LINE__, #a, #b, __a, __b); \
-		exit(1); \
-	} } while (0)
+#include "../unit_check.h"
 #define CHECK_ERR(expr, e) CHECK_EQ((expr), -(e))
 #define CHECK_OK(expr) CHECK_EQ((expr), 0)
 

@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	snprintf(tag, sizeof(tag), "crash%u", bs);
-	seed = jrt_seed(tag);
+	seed = test_seed(tag);
 	if (geteuid() != 0) {
 		printf("needs root (mkfs, loop mount): skip\n");
 		return 77;

@@ -29,7 +29,7 @@ int main(void)
 	FILE *f;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	jrt_seed("jrt_credits_abort");
+	test_seed("jrt_credits_abort");
 	if (jrt_sh("which mkfs.ext4 >/dev/null") != 0)
 		return 77;
 	jrt_mkfs(&im, "cred", 4096, "metadata_csum,64bit", 4, "32M");

@@ -307,7 +307,7 @@ static void test_frozen_copy(void)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	seed = jrt_seed("jrt_fidelity");
+	seed = test_seed("jrt_fidelity");
 	if (geteuid() != 0 && jrt_sh("which mkfs.ext4 >/dev/null") != 0)
 		return 77;
 	jrt_mkfs(&im, "fid", 2048, "metadata_csum,64bit", 2, "32M");
