@@ -341,30 +341,27 @@ static int setattr_prepare(struct jfs *fs, const struct jfs_cred *c,
 			   const struct ext2_inode_large *inode, const struct stat *attr,
 			   int to_set)
 {
-	bool root = jfs_cred_is_root(fs, c);
-	int ret;
-
 	/*
 	 * With default_permissions the FUSE kernel ran setattr_prepare() itself
 	 * (fuse_do_setattr()) before sending the request, including the
 	 * ATTR_KILL_SUID/SGID mode change of file_remove_privs(), which is
 	 * exempt from the owner rule there: do not check a second time.
 	 */
-	if (fs->opts.default_permissions)
-		root = true;
+	bool privileged = jfs_cred_is_root(fs, c) || fs->opts.default_permissions;
+	int ret;
 
 	if (to_set & JFS_SET_UID) {
 		/* chown_ok(): only CAP_CHOWN changes the owner */
-		if (!root && !(c->uid == i_uid(inode) && attr->st_uid == i_uid(inode)))
+		if (!privileged && !(c->uid == i_uid(inode) && attr->st_uid == i_uid(inode)))
 			return -EPERM;
 	}
 	if (to_set & JFS_SET_GID) {
 		/* chgrp_ok(): the owner may pick one of his groups */
-		if (!root && !(c->uid == i_uid(inode) &&
+		if (!privileged && !(c->uid == i_uid(inode) &&
 			       (attr->st_gid == i_gid(inode) || jfs_cred_in_group(c, attr->st_gid))))
 			return -EPERM;
 	}
-	if (to_set & JFS_SET_MODE && !root) {
+	if (to_set & JFS_SET_MODE && !privileged) {
 		mode_t cur = inode->i_mode & 07777, want = attr->st_mode & 07777;
 
 		/*
@@ -387,7 +384,7 @@ static int setattr_prepare(struct jfs *fs, const struct jfs_cred *c,
 		bool now_only = (!(to_set & JFS_SET_ATIME) || (to_set & JFS_SET_ATIME_NOW)) &&
 				(!(to_set & JFS_SET_MTIME) || (to_set & JFS_SET_MTIME_NOW));
 
-		if (!owner_or_root(fs, c, inode)) {
+		if (!privileged && !owner_or_root(fs, c, inode)) {
 			if (!now_only)
 				return -EPERM;
 			ret = __jfs_permission(fs, c, inode, JFS_MAY_WRITE);
