@@ -32,8 +32,12 @@
 #define min_t(t, a, b)	((t)(a) < (t)(b) ? (t)(a) : (t)(b))
 #define max_t(t, a, b)	((t)(a) > (t)(b) ? (t)(a) : (t)(b))
 #define DIV_ROUND_UP(n, d) (((n) + (d) - 1) / (d))
-#define READ_ONCE(x)	(*(const volatile __typeof__(x) *)&(x))
-#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+/* Marked accesses: relaxed atomics, so a READ_ONCE/WRITE_ONCE pair is not
+ * a C11 data race and ThreadSanitizer sees it (a volatile cast is a plain
+ * access to TSan).  Same code as the volatile form on x86-64/arm64;
+ * scalars and pointers only. */
+#define READ_ONCE(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /* -------- diagnostics -------- */
 
@@ -149,5 +153,14 @@ static inline void yield_point(enum yield_point yp)
 void yield_seed_thread(uint64_t seed);
 /* A per-thread xorshift PRNG, also used by the stress tool and the migrator. */
 uint64_t prandom_u64(void);
+
+/*
+ * crc32c - raw CRC32C update (src/lib/crc32c.c): the kernel's crc32c(),
+ * e2fsprogs' ext2fs_crc32c_le(); the CPU's CRC32 instruction when it has
+ * one.  crc32c_sw is the table path, crc32c_is_hw says which one runs.
+ */
+uint32_t crc32c(uint32_t crc, const void *data, size_t len);
+uint32_t crc32c_sw(uint32_t crc, const void *data, size_t len);
+bool crc32c_is_hw(void);
 
 #endif /* JBDLAB_COMPILER_H */

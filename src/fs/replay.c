@@ -236,8 +236,8 @@ out:
 /* ext4_superblock_csum(): crc32c(~0, bytes 0..1019), little-endian at 1020. */
 static void ext4_super_csum_set(struct ext2_super_block *es)
 {
-	es->s_checksum = ext2fs_cpu_to_le32(ext2fs_crc32c_le(~0U, (unsigned char *)es,
-					    offsetof(struct ext2_super_block, s_checksum)));
+	es->s_checksum = ext2fs_cpu_to_le32(crc32c(~0U, es, offsetof(struct ext2_super_block,
+								       s_checksum)));
 }
 
 /*

@@ -47,7 +47,7 @@
 
 uint32_t jbd2_chksum(uint32_t seed, const void *data, size_t len)
 {
-	return ext2fs_crc32c_le(seed, data, len);
+	return crc32c(seed, data, len);
 }
 
 /* crc32_be of the v1 (COMPAT_CHECKSUM) commit: the kernel's crc32_be(). */
@@ -58,7 +58,7 @@ uint32_t jbd2_crc32_be(uint32_t crc, const void *data, size_t len)
 
 static uint32_t sb_incompat(const journal_t *j)
 {
-	return ntohl(j->j_superblock->s_feature_incompat);
+	return ntohl(READ_ONCE(j->j_superblock->s_feature_incompat));
 }
 
 /* jbd2_journal_has_csum_v2or3() */
