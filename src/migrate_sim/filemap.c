@@ -371,11 +371,15 @@ int address_space_init(struct address_space *m, struct block_device *bdev,
  * address_space_destroy - unmount teardown.  Entry: no other thread uses the
  * mapping; no spinlock, outside rcu_read_lock (calls synchronize_rcu).
  * Stops writeback, drains every thread's bh LRU, then frees every folio and
- * buffer.  A dirty buffer or one with b_count != 0 is a BUG (a leak).
+ * buffer.  A dirty buffer or one with b_count != 0 is a BUG (a leak).  The
+ * first quarantine_len folios go to the quarantine as any freed folio; the
+ * rest are freed after the grace period without it (folio_put_bulk()).
  */
 void address_space_destroy(struct address_space *m)
 {
 	struct xarray *xa = &m->i_pages;
+	unsigned long to_quarantine = quarantine_get_len();
+	LIST_HEAD(bulk);
 
 	writeback_stop(m);
 	if (m->host)
@@ -420,10 +424,16 @@ void address_space_destroy(struct address_space *m)
 			spin_unlock(&xa->xa_lock);
 			folio_ref_unfreeze(f, 1);
 			folio_unlock(f);
-			folio_put(f);
+			if (to_quarantine) {
+				to_quarantine--;
+				folio_put(f);
+			} else {
+				folio_put_bulk(f, &bulk);
+			}
 		}
 	}
-	synchronize_rcu();	/* no reader may still walk a chunk */
+	synchronize_rcu();	/* no reader may still walk a chunk or a bulk folio */
+	folio_free_bulk_list(&bulk);
 	for (uint64_t c = 0; c < xa->nr_chunks; c++)
 		free((struct xa_node *)atomic_load(&xa->chunks[c]));
 	free(xa->chunks);

@@ -33,12 +33,14 @@
  * the quarantine let go of it, exactly as with free().
  *
  * Locking rules:
- *   - free_area[order].lock is a leaf spinlock (folio_alloc never sleeps);
+ *   - free_area[order].lock is a spinlock, outside only pool_ready_lock
+ *     (folio_alloc never sleeps; see the pre-faulted chunks below);
  *   - _refcount and flags are [atomic]; no lock is needed to change them;
  *   - folio_lock() sleeps: never call it with a spinlock held;
  *   - folio_put() may be called anywhere (even under spinlocks and inside
  *     rcu_read_lock()): freeing never sleeps, the release is deferred.
  */
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -72,37 +74,169 @@ __attribute__((constructor)) static void free_area_ctor(void)
 		spin_lock_init(&free_area[i].lock);
 }
 
-/* Page-aligned memory for one folio of `order` (contents undefined). */
-static void *folio_data_alloc(unsigned int order)
+/*
+ * Pre-faulted chunks.  A fresh chunk costs a page fault and the kernel's
+ * zeroing per page at its first touch -- a journal replay touches ~170 MB
+ * of new page cache once, and those faults were a third of its time.  Once
+ * a process has shown it allocates in bulk (POOL_REFILL_AFTER chunks mapped
+ * on demand), a refill thread keeps up to POOL_READY_MAX chunks mapped with
+ * MAP_POPULATE ahead of the allocator, on the other CPU.  This is the
+ * simulator's allocator, not a kernel mechanism: the kernel's page
+ * allocator hands out pages that are already backed.  The contents are
+ * zeros either way.
+ *
+ * Locking rules: pool_ready_lock is a leaf spinlock, taken under
+ * free_area[].lock; pool_refill_mutex only pairs with the condvar and is
+ * never taken under a spinlock (the kick is made after the caller dropped
+ * its lock).
+ */
+#define POOL_READY_MAX		8
+#define POOL_READY_LOW		4
+#define POOL_REFILL_AFTER	4
+
+static spinlock_t pool_ready_lock;
+static char *pool_ready[POOL_READY_MAX];	/* [pool_ready_lock] */
+static _Atomic unsigned int pool_nr_ready;	/* written under pool_ready_lock [atomic] */
+static _Atomic unsigned int pool_nr_mapped;	/* chunks mapped on demand [atomic] */
+static pthread_mutex_t pool_refill_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pool_refill_wait = PTHREAD_COND_INITIALIZER;
+static bool pool_refill_started;		/* [pool_refill_mutex] */
+
+__attribute__((constructor)) static void pool_ready_ctor(void)
+{
+	spin_lock_init(&pool_ready_lock);
+}
+
+static char *pool_map(bool populate)
+{
+	char *c = mmap(NULL, FOLIO_POOL_CHUNK, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
+
+	BUG_ON(c == MAP_FAILED);
+	return c;
+}
+
+static void *pool_refill_thread(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		char *c;
+
+		pthread_mutex_lock(&pool_refill_mutex);
+		while (atomic_load(&pool_nr_ready) >= POOL_READY_MAX)
+			pthread_cond_wait(&pool_refill_wait, &pool_refill_mutex);
+		pthread_mutex_unlock(&pool_refill_mutex);
+		c = pool_map(true);
+		spin_lock(&pool_ready_lock);
+		if (atomic_load(&pool_nr_ready) < POOL_READY_MAX) {
+			pool_ready[atomic_load(&pool_nr_ready)] = c;
+			atomic_fetch_add(&pool_nr_ready, 1);
+			c = NULL;
+		}
+		spin_unlock(&pool_ready_lock);
+		if (c)
+			munmap(c, FOLIO_POOL_CHUNK);
+	}
+	return NULL;
+}
+
+/* The child of a fork() has no refill thread: start another on demand. */
+static void pool_atfork_child(void)
+{
+	pthread_mutex_init(&pool_refill_mutex, NULL);
+	pthread_cond_init(&pool_refill_wait, NULL);
+	pool_refill_started = false;
+}
+
+/* Wake (or start) the refill thread.  Lock state: no spinlock held. */
+static void pool_refill_kick(void)
+{
+	pthread_mutex_lock(&pool_refill_mutex);
+	if (!pool_refill_started) {
+		pthread_t t;
+		pthread_attr_t a;
+
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&a, 64 << 10);
+		if (!pthread_create(&t, &a, pool_refill_thread, NULL)) {
+			pool_refill_started = true;
+			pthread_atfork(NULL, NULL, pool_atfork_child);
+		}
+		pthread_attr_destroy(&a);
+	}
+	pthread_cond_signal(&pool_refill_wait);
+	pthread_mutex_unlock(&pool_refill_mutex);
+}
+
+/*
+ * A new chunk for the allocator: a pre-faulted one if ready, else mapped
+ * here.  *kick asks the caller to call pool_refill_kick() once it dropped
+ * its spinlock.  Lock state: free_area[].lock held.
+ */
+static char *pool_take_chunk(bool *kick)
+{
+	char *c = NULL;
+
+	spin_lock(&pool_ready_lock);
+	if (atomic_load(&pool_nr_ready)) {
+		atomic_fetch_sub(&pool_nr_ready, 1);
+		c = pool_ready[atomic_load(&pool_nr_ready)];
+	}
+	spin_unlock(&pool_ready_lock);
+	if (!c) {
+		c = pool_map(false);
+		*kick = atomic_fetch_add(&pool_nr_mapped, 1) + 1 >= POOL_REFILL_AFTER;
+	} else {
+		*kick = atomic_load(&pool_nr_ready) < POOL_READY_LOW;
+	}
+	return c;
+}
+
+/*
+ * Page-aligned memory for one folio of `order`; *zeroed tells whether it is
+ * fresh from a chunk (all zeros) or reused (contents undefined: poison).
+ */
+static void *folio_data_alloc(unsigned int order, bool *zeroed)
 {
 	size_t size = PAGE_SIZE << order;
 	struct free_area *area;
+	bool kick = false;
 	void *p;
 
 	if (order >= FOLIO_POOL_ORDERS) {
 		p = aligned_alloc(PAGE_SIZE, size);
 		BUG_ON(!p);
+		*zeroed = false;
 		return p;
 	}
 	area = &free_area[order];
 	spin_lock(&area->lock);
 	p = area->free_list;
+	*zeroed = !p;
 	if (p) {
 		area->free_list = *(void **)p;
 	} else {
 		if (area->chunk_next == area->chunk_end) {
 			size_t chunk = size > FOLIO_POOL_CHUNK ? size : FOLIO_POOL_CHUNK;
-			char *c = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			char *c;
 
-			BUG_ON(c == MAP_FAILED);
-			area->chunk_next = c;
+			if (chunk == FOLIO_POOL_CHUNK) {
+				c = pool_take_chunk(&kick);
+			} else {
+				c = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+				BUG_ON(c == MAP_FAILED);
+			}
+			area->chunk_next = c;	/* fresh anonymous memory reads as zeros */
 			area->chunk_end = c + chunk;
 		}
 		p = area->chunk_next;
 		area->chunk_next += size;
 	}
 	spin_unlock(&area->lock);
+	if (kick)
+		pool_refill_kick();
 	return p;
 }
 
@@ -128,12 +262,13 @@ static void folio_data_free(void *p, unsigned int order)
 struct folio *folio_alloc(unsigned int order)
 {
 	struct folio *f = calloc(1, sizeof(*f));
-	size_t size = PAGE_SIZE << order;
+	bool zeroed;
 
 	BUG_ON(!f);
 	/* Page-aligned so that mm_addr_in_quarantine() can hash by page. */
-	f->data = folio_data_alloc(order);
-	memset(f->data, 0, size);
+	f->data = folio_data_alloc(order, &zeroed);
+	if (!zeroed)
+		memset(f->data, 0, PAGE_SIZE << order);
 	f->order = order;
 	atomic_store(&f->flags, 0);
 	atomic_store(&f->_refcount, 1);
@@ -151,12 +286,8 @@ void folio_free_memory(struct folio *f)
 	free(f);
 }
 
-/*
- * folio_free - the refcount reached 0 through folio_put(): the model of
- * free_unref_folios().  Buffers must be gone (a freed folio with PG_private
- * is a leak of its bh ring and a BUG in the kernel too).
- */
-void folio_free(struct folio *f)
+/* What every free checks (free_unref_folios()'s bad-page checks). */
+static void folio_free_checks(struct folio *f)
 {
 	unsigned long flags = atomic_load(&f->flags);
 
@@ -170,9 +301,56 @@ void folio_free(struct folio *f)
 	if (unlikely(flags & BIT(PG_freed)))
 		jbd_bug(__FILE__, __LINE__, "double free of folio pfn %#llx",
 			(unsigned long long)f->pfn);
+}
+
+/*
+ * folio_free - the refcount reached 0 through folio_put(): the model of
+ * free_unref_folios().  Buffers must be gone (a freed folio with PG_private
+ * is a leak of its bh ring and a BUG in the kernel too).
+ */
+void folio_free(struct folio *f)
+{
+	folio_free_checks(f);
 	f->mapping = NULL;
 	atomic_fetch_sub(&nr_live_folios, 1);
 	quarantine_add(f);
+}
+
+/*
+ * folio_put_bulk - the last folio_put() of a bulk teardown
+ * (address_space_destroy: the mapping is gone, every buffer was found idle,
+ * the block device drained).  The folio skips the quarantine -- no poison,
+ * no page hash, no check at release -- and waits on @list for the caller's
+ * grace period, then folio_free_bulk_list() frees it.  The teardown sends
+ * only what exceeds quarantine_len this way: the quarantine keeps its
+ * length of poisoned folios, and the rest would have left it within the
+ * same teardown anyway (a window of one grace period), at the cost of
+ * writing and reading every byte of the cache once more.
+ * Lock state: none; the caller holds the last reference.
+ */
+void folio_put_bulk(struct folio *f, struct list_head *list)
+{
+	int old = atomic_fetch_sub(&f->_refcount, 1);
+
+	if (unlikely(old != 1))
+		jbd_bug(__FILE__, __LINE__, "folio_put_bulk on folio pfn %#llx with refcount %d",
+			(unsigned long long)f->pfn, old);
+	folio_free_checks(f);
+	f->mapping = NULL;
+	atomic_fetch_sub(&nr_live_folios, 1);
+	atomic_store(&f->flags, BIT(PG_freed));
+	list_add_tail(&f->lru, list);
+}
+
+/* Entry: a grace period has elapsed since the folios' last folio_put_bulk(). */
+void folio_free_bulk_list(struct list_head *list)
+{
+	struct folio *f, *n;
+
+	list_for_each_entry_safe(f, n, list, lru) {
+		list_del_init(&f->lru);
+		folio_free_memory(f);
+	}
 }
 
 /* Lock state for all refcount helpers: any; they never sleep. */

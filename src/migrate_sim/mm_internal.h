@@ -69,10 +69,13 @@ struct mapping_private {
 void folio_free(struct folio *f);		/* refcount hit 0 */
 uint64_t folio_next_pfn(void);
 void folio_free_memory(struct folio *f);	/* quarantine release: really free */
+void folio_put_bulk(struct folio *f, struct list_head *list);	/* teardown: no quarantine */
+void folio_free_bulk_list(struct list_head *list);		/* ... after a grace period */
 
 /* quarantine.c */
 void quarantine_add(struct folio *f);
 size_t quarantine_bytes(void);		/* freed folio memory not yet released */
+unsigned long quarantine_get_len(void);
 
 /* filemap.c */
 struct folio *filemap_get_entry(struct address_space *m, pgoff_t index);

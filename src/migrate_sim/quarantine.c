@@ -281,6 +281,16 @@ void quarantine_set_len(unsigned long len)
 	spin_unlock(&quarantine_lock);
 }
 
+unsigned long quarantine_get_len(void)
+{
+	unsigned long len;
+
+	spin_lock(&quarantine_lock);
+	len = quarantine_len;
+	spin_unlock(&quarantine_lock);
+	return len;
+}
+
 /* mm_addr_in_quarantine - lock state: any except quarantine_lock. */
 bool mm_addr_in_quarantine(const void *p)
 {

@@ -83,8 +83,50 @@ int main(void)
 	CHECK(quarantine_count() >= 8);			/* never below the length */
 	CHECK_EQ(quarantine_violations(), 2);
 
+	/*
+	 * The page allocator under it: fresh chunks (mapped on demand, then
+	 * pre-faulted by the refill thread once the process allocates in bulk)
+	 * and recycled memory (poisoned in quarantine) both come back zeroed,
+	 * and a recycled folio is a new pfn and generation.
+	 */
+	{
+		enum { N = 4096 };	/* 16 MiB of order-0 folios: 8 chunks */
+		static struct folio *fs[N];
+		uint64_t maxpfn = 0;
+
+		quarantine_set_len(0);
+		for (int round = 0; round < 2; round++) {
+			for (int i = 0; i < N; i++) {
+				const uint64_t *w;
+
+				fs[i] = folio_alloc(0);
+				w = (const uint64_t *)fs[i]->data;
+				for (size_t k = 0; k < PAGE_SIZE / 8; k++)
+					CHECK_EQ(w[k], 0);
+				CHECK(fs[i]->pfn > maxpfn);
+				maxpfn = fs[i]->pfn;
+				memset(fs[i]->data, 0x5a, PAGE_SIZE);	/* dirty it */
+			}
+			for (int i = 0; i < N; i++)
+				folio_put(fs[i]);
+			quarantine_drain();	/* round 2 reuses this memory */
+		}
+		CHECK_EQ(quarantine_violations(), 2);
+	}
+
+	/* Teardown: quarantine_len folios are quarantined, the rest freed
+	 * after the grace period without it. */
+	for (int b = 0; b < 40; b++)
+		brelse(__bread(d.bdev, (sector_t)b, 2048));	/* 20 folios */
+	invalidate_bh_lrus();
+	blk_drain(d.bdev);
+	quarantine_drain();
+	quarantine_set_len(8);
 	test_dev_close(&d);
+	CHECK_EQ(quarantine_count(), 8);
+	CHECK_EQ(atomic_load(&nr_live_folios), 0);
 	check_no_leaks();
+	CHECK_EQ(quarantine_violations(), 2);
 	printf("test_poison: ok\n");
 	return 0;
 }
