@@ -46,7 +46,7 @@ enum jfs_errors_behaviour { JFS_ERRORS_DEFAULT, JFS_ERRORS_CONTINUE, JFS_ERRORS_
 enum jfs_atime_policy { JFS_ATIME_RELATIME, JFS_ATIME_NOATIME, JFS_ATIME_STRICT };
 
 struct jfs_mount_opts {
-	bool ro;			/* no user writes (device writes only for replay) */
+	bool ro;			/* no user writes (device writes: replay, stale-log wipe) */
 	bool fakeroot;			/* every caller is treated as root (fuse2fs's option) */
 	bool default_permissions;	/* the kernel checks permissions; the fs skips them */
 	size_t cache_size;		/* bytes of page cache; 0 = default (256 MiB) */

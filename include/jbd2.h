@@ -400,7 +400,7 @@ size_t journal_tag_bytes(const journal_t *j);
  * jbd2_has_feature_*()); [const after load]. */
 #define JBD2_FEATURE_TEST(name, field, bit) \
 static inline bool jbd2_has_feature_##name(const journal_t *j) \
-{ return (be32toh(j->j_superblock->field) & (bit)) != 0; }
+{ return (be32toh(READ_ONCE(j->j_superblock->field)) & (bit)) != 0; }
 JBD2_FEATURE_TEST(checksum, s_feature_compat, JBD2_FEATURE_COMPAT_CHECKSUM)
 JBD2_FEATURE_TEST(revoke, s_feature_incompat, JBD2_FEATURE_INCOMPAT_REVOKE)
 JBD2_FEATURE_TEST(64bit, s_feature_incompat, JBD2_FEATURE_INCOMPAT_64BIT)
@@ -445,9 +445,14 @@ int jbd2_journal_check_superblock(journal_t *j, char *errbuf, size_t errlen);
  * block i (internal journal: the inode's extents, built once at mount). */
 journal_t *jbd2_journal_init(struct block_device *bdev, const uint64_t *blockmap,
 			     unsigned int nblocks, unsigned int blocksize);
-int jbd2_journal_load(journal_t *journal);		/* check sb, recover, start thread */
+int jbd2_journal_load(journal_t *journal);		/* after recover or wipe: reset, start thread */
 int jbd2_journal_recover(journal_t *journal);		/* replay only */
-int jbd2_journal_skip_recovery(journal_t *journal);	/* norecovery */
+/* A stale log (needs_recovery clear, s_start set): scan it for the next tid
+ * and head, replay nothing, j_tail = 0 (recovery.c).  Before load, no locks. */
+int jbd2_journal_skip_recovery(journal_t *journal);
+/* ext4_load_journal()'s wipe of a stale log, between init and load:
+ * skip_recovery, then with @write s_start = 0 on disk (REQ_FUA).  No locks. */
+int jbd2_journal_wipe(journal_t *journal, int write);
 int jbd2_journal_destroy(journal_t *journal);		/* commit, checkpoint all, s_start = 0 */
 void jbd2_journal_abort(journal_t *journal, int errno_);
 int jbd2_journal_errno(journal_t *journal);

@@ -341,7 +341,8 @@ static int __dir_readdir_dx(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_la
 	err = x.err ? x.err : (e ? __jfs_fail(fs, e) : 0);
 	if (err)
 		goto out;
-	qsort(x.ents, x.nents, sizeof(*x.ents), dx_ent_cmp);
+	if (x.nents)	/* qsort(NULL, 0, ...) is undefined (glibc: nonnull) */
+		qsort(x.ents, x.nents, sizeof(*x.ents), dx_ent_cmp);
 	for (i = 0; i < x.nents; i++) {
 		struct dx_ent *d = &x.ents[i];
 

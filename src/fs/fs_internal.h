@@ -156,9 +156,16 @@ int __jfs_fail(struct jfs *fs, errcode_t err);
 /* Revoke records every modifying op may add (a truncate chunk's worth plus
  * its tree blocks); one descriptor-block credit per j_revoke_records_per_block. */
 #define JFS_OP_REVOKES		(JFS_CHUNK_BLOCKS + 64)
-/* ext4_load_journal + ext4_set_journal_csum_feature_set: init, load, features.
- * Entry: mount phase, fs lock held, fs->jmap built. */
+/* ext4_load_journal + ext4_set_journal_csum_feature_set: init, wipe of a
+ * stale log, load, features.  Entry: mount phase, fs lock held, fs->jmap built. */
 int jfs_journal_load(struct jfs *fs, char *errbuf, size_t errlen);
+/* s_start of the journal superblock on disk (0: empty, unreadable or no
+ * magic).  Entry: mount phase, fs lock held, fs->jmap built. */
+unsigned long __jfs_journal_log_start(struct jfs *fs);
+/* A ro mount's ext4_load_journal() as far as a stale log goes: wipe it
+ * (cleared if fs->bdev is writable, ignored if not), keep no journal.
+ * Entry: mount phase, fs lock held, fs->jmap built.  0 or -errno. */
+int __jfs_journal_wipe_ro(struct jfs *fs, char *errbuf, size_t errlen);
 /* ext4_put_super's journal part: jbd2_journal_destroy.  Entry: no handle,
  * fs lock not held.  0, or -EIO if the journal was aborted. */
 int jfs_journal_destroy(struct jfs *fs);

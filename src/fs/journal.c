@@ -487,8 +487,40 @@ int __jfs_journal_build_map(struct jfs *fs, ext2_filsys e2fs, char *errbuf, size
 }
 
 /*
- * jfs_journal_load - ext4_load_journal() for a clean (or just replayed)
- * journal, then ext4_set_journal_csum_feature_set() and the 64BIT bit, and
+ * A stale log: s_start is set but the ext4 superblock's needs_recovery is
+ * clear, so the home blocks are newer than anything in the log (the flag
+ * is on disk before the first commit and cleared after the last
+ * checkpoint).  ext4_load_journal(): jbd2_journal_wipe(journal,
+ * !really_read_only) -- scan the log for the next tid, replay nothing,
+ * mark the log empty on disk unless the device is read-only
+ * (fs->bdev->read_only: the image cannot be written).  A scan error fails
+ * the mount ("error loading journal") after the superblock was cleared,
+ * as the kernel's.  Model: the kernel checks needs_recovery here; in
+ * jbdlab super.c has already replayed (and cleared the flag) when it was
+ * set, so a log found here is always stale.  Entry: fs lock held, mount
+ * phase, @j initialised and not loaded (not live: its fields are read
+ * without j_state_lock).
+ */
+static int __jfs_journal_wipe_stale(struct jfs *fs, journal_t *j, char *errbuf, size_t errlen)
+{
+	int err;
+
+	lockdep_assert_held(&fs->fs_lock);
+	if (!j->j_tail)
+		return 0;
+	fprintf(stderr, "jbdlab: %s: needs_recovery is clear but the journal has data (s_start %lu, tid %u): not replayed\n",
+		fs->image, j->j_tail, j->j_tail_sequence);
+	err = jbd2_journal_wipe(j, !fs->bdev->read_only);
+	if (err)
+		snprintf(errbuf, errlen, "jbdlab: %s: error loading journal: scanning the stale log: %s",
+			 fs->image, strerror(-err));
+	return err;
+}
+
+/*
+ * jfs_journal_load - ext4_load_journal() for a clean, just replayed or
+ * stale journal (a stale log is wiped, __jfs_journal_wipe_stale()), then
+ * ext4_set_journal_csum_feature_set() and the 64BIT bit, and
  * ext4_clear_journal_err().  Entry: mount phase, fs lock held (nothing
  * here waits for the fs lock), fs->e2fs open rw, fs->jmap built.
  */
@@ -509,13 +541,13 @@ int jfs_journal_load(struct jfs *fs, char *errbuf, size_t errlen)
 	j->j_private = fs;
 	j->j_commit_callback = jfs_commit_callback;
 	j->j_data_journal = fs->opts.data_journal;
-	if (j->j_superblock->s_start) {
-		/* super.c replays before this; a log here means the flag was clear */
-		snprintf(errbuf, errlen,
-			 "jbdlab: %s: the journal has data but needs_recovery is clear; run e2fsck",
-			 fs->image);
-		jbd2_journal_destroy(j);
-		return -EUCLEAN;
+	/* (a journal that never loaded is destroyed without a write) */
+	if (!ext2fs_has_feature_journal_needs_recovery(es)) {
+		err = __jfs_journal_wipe_stale(fs, j, errbuf, errlen);
+		if (err) {
+			jbd2_journal_destroy(j);
+			return err;
+		}
 	}
 	err = jbd2_journal_load(j);
 	if (err) {
@@ -553,6 +585,70 @@ int jfs_journal_load(struct jfs *fs, char *errbuf, size_t errlen)
 	}
 	fs->journal = j;
 	return 0;
+}
+
+/*
+ * __jfs_journal_log_start - s_start of the journal superblock as it is on
+ * the disk (through the page cache), without checking anything else: a
+ * bad superblock is for jbd2_journal_init() to report.  0 for an empty
+ * log, or one that cannot be read or has no journal magic.
+ * Entry: fs lock held, mount phase, fs->jmap built.
+ */
+unsigned long __jfs_journal_log_start(struct jfs *fs)
+{
+	struct buffer_head *bh;
+	const journal_superblock_t *sb;
+	unsigned long start = 0;
+
+	lockdep_assert_held(&fs->fs_lock);
+	if (!fs->jmap_len)
+		return 0;
+	bh = __bread(fs->bdev, fs->jmap[0], fs->blocksize);
+	if (!bh)
+		return 0;
+	sb = (const journal_superblock_t *)bh->b_data;
+	if (ntohl(sb->s_header.h_magic) == JBD2_MAGIC_NUMBER)
+		start = ntohl(sb->s_start);
+	brelse(bh);
+	return start;
+}
+
+/*
+ * __jfs_journal_wipe_ro - the part of ext4_load_journal() a ro mount
+ * needs.  The kernel loads the journal on ro mounts too, so a stale log
+ * is wiped there as well -- cleared on disk when the device is writable
+ * (ro means no user writes, not no device writes: peers.md trap 10),
+ * ignored on a read-only device.  jbdlab's ro mounts keep no journal:
+ * init, the wipe, the failed-commit check of jbd2_journal_load() (a
+ * corrupt commit in the stale log fails the mount, as in the kernel),
+ * then the journal is dropped -- never loaded, it writes nothing more.
+ * Model: on a read-only device the kernel's jbd2_journal_load() then
+ * tries to write the superblock (s_start is still set on disk) and the
+ * mount fails (6.18); here it succeeds, writing nothing.
+ * Entry: fs lock held, mount phase, fs->jmap built, fs->bdev writable
+ * unless the image cannot be written.  0 or -errno with errbuf set.
+ */
+int __jfs_journal_wipe_ro(struct jfs *fs, char *errbuf, size_t errlen)
+{
+	journal_t *j;
+	int err;
+
+	lockdep_assert_held(&fs->fs_lock);
+	j = jbd2_journal_init(fs->bdev, fs->jmap, fs->jmap_len, fs->blocksize);
+	if (!j) {
+		snprintf(errbuf, errlen, "jbdlab: %s: cannot load the journal (bad journal superblock)",
+			 fs->image);
+		return -EUCLEAN;
+	}
+	err = __jfs_journal_wipe_stale(fs, j, errbuf, errlen);
+	if (!err && j->j_failed_commit) {
+		fprintf(stderr, "JBD2: journal transaction %u is corrupt.\n", j->j_failed_commit);
+		snprintf(errbuf, errlen, "jbdlab: %s: cannot load the journal: %s", fs->image,
+			 strerror(EFSCORRUPTED));
+		err = -EFSCORRUPTED;
+	}
+	jbd2_journal_destroy(j);	/* not loaded: -EIO, nothing written */
+	return err;
 }
 
 int jfs_journal_destroy(struct jfs *fs)

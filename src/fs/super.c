@@ -30,6 +30,11 @@
  *     rw mount ("required journal recovery suppressed and not mounted
  *     read-only"); a journal that needs a fast-commit replay is refused
  *     (recovery detects it before writing anything);
+ *   - needs_recovery clear but the log not empty (a stale log): never
+ *     replayed; jbd2_journal_wipe() marks the log empty (jfs_journal_load()
+ *     on rw mounts, __jfs_journal_wipe_ro() on ro mounts, which reopen the
+ *     image writable for it when it can be written -- the kernel's wipe
+ *     writes unless bdev_read_only() -- and write nothing otherwise);
  *   - rw: jfs_journal_load() (jbd2_journal_init + load, commit interval,
  *     data mode, CSUM_V3 with metadata_csum and 64BIT with 64bit, as
  *     ext4_set_journal_csum_feature_set), then ext4_setup_super: s_state
@@ -57,11 +62,13 @@
  * start (the FUSE session has ended); it takes fs_lock for its final op.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 #include <ext2fs/ext2_err.h>
 #include "fs_internal.h"
 
@@ -403,7 +410,7 @@ static int __mount_replay(struct jfs *fs, const struct ext2_super_block *before,
 		if (before->s_state & EXT2_ERROR_FS)
 			es->s_state |= EXT2_ERROR_FS;
 		if (es->s_feature_ro_compat & EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)
-			es->s_checksum = ext2fs_cpu_to_le32(ext2fs_crc32c_le(~0U, (unsigned char *)es,
+			es->s_checksum = ext2fs_cpu_to_le32(crc32c(~0U, es,
 						offsetof(struct ext2_super_block, s_checksum)));
 		unlock_buffer(bh);
 		mark_buffer_dirty(bh);
@@ -417,6 +424,17 @@ static int __mount_replay(struct jfs *fs, const struct ext2_super_block *before,
 					  fs->image);
 	}
 	return 0;
+}
+
+/* Could the image be opened for writing (the kernel's !bdev_read_only())? */
+static bool image_writable(const char *image)
+{
+	int fd = open(image, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
 }
 
 /* Build fs->jmap with a read-only libext2fs opened only for it. */
@@ -565,6 +583,50 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 		ret = __mount_journal_map(fs, errbuf, errlen);
 		if (ret)
 			goto out_unlock;
+	} else if (internal && !fs->opts.norecovery) {
+		/*
+		 * A ro mount keeps no journal, but the kernel's loads it, and
+		 * a stale log (needs_recovery clear, s_start set) is wiped
+		 * there too: jbd2_journal_wipe(journal, !really_read_only).
+		 * Best effort up to the first sight of a stale log: a journal
+		 * that cannot be mapped is ignored, as jbdlab's ro mounts did.
+		 */
+		char why[256];
+
+		if (!__mount_journal_map(fs, why, sizeof(why)) && __jfs_journal_log_start(fs)) {
+			if (fs->bdev->read_only && image_writable(image)) {
+				/* the kernel's device is writable: reopen the image
+				 * writable (only clean blocks are cached) */
+				current_jfs = NULL;
+				mutex_unlock(&fs->fs_lock);
+				invalidate_bh_lrus();
+				address_space_destroy(&fs->mapping);
+				blockdev_close(fs->bdev);
+				fs->bdev = NULL;
+				bopts.read_only = false;
+				ret = blockdev_open(image, &bopts, &fs->bdev);
+				if (ret) {
+					fs->bdev = NULL;
+					mount_fail(errbuf, errlen, ret, "jbdlab: %s: cannot reopen: %s",
+						   image, strerror(-ret));
+					goto out_free;
+				}
+				ret = address_space_init(&fs->mapping, fs->bdev, fs->bdev->size,
+							 blkbits, order, fs->opts.cache_size);
+				if (ret) {
+					mount_fail(errbuf, errlen, ret,
+						   "jbdlab: %s: cannot build the page cache: %s",
+						   image, strerror(-ret));
+					goto out_close;
+				}
+				fs->bdev->bd_mapping = &fs->mapping;
+				mutex_lock(&fs->fs_lock);
+				current_jfs = fs;
+			}
+			ret = __jfs_journal_wipe_ro(fs, errbuf, errlen);
+			if (ret)
+				goto out_unlock_written;
+		}
 	}
 	if (replay) {
 		ret = __mount_replay(fs, &raw, errbuf, errlen);

@@ -168,7 +168,7 @@ restart:
 			tid_t tid = t->t_tid;
 
 			spin_unlock(&journal->j_list_lock);
-			if (unlikely(journal->j_flags & JBD2_UNMOUNT))
+			if (unlikely(READ_ONCE(journal->j_flags) & JBD2_UNMOUNT))
 				fprintf(stderr, "JBD2: Waiting for Godot: block %llu\n",
 					(unsigned long long)bh->b_blocknr);
 			if (batch_count)
@@ -303,7 +303,7 @@ int jbd2_cleanup_journal_tail(journal_t *journal)
 	if (!jbd2_journal_get_log_tail(journal, &first_tid, &blocknr))
 		return 1;
 	J_ASSERT(blocknr != 0);
-	if (journal->j_flags & JBD2_BARRIER)
+	if (READ_ONCE(journal->j_flags) & JBD2_BARRIER)	/* no j_state_lock */
 		blkdev_issue_flush(journal->j_fs_dev);
 	return __jbd2_update_log_tail(journal, first_tid, blocknr);
 }
@@ -416,8 +416,15 @@ void __jbd2_journal_drop_transaction(journal_t *journal, transaction_t *transact
 	J_ASSERT(transaction->t_shadow_list == NULL);
 	J_ASSERT(transaction->t_checkpoint_list == NULL);
 	J_ASSERT(atomic_load(&transaction->t_updates) == 0);
-	J_ASSERT(journal->j_committing_transaction != transaction);
-	J_ASSERT(journal->j_running_transaction != transaction);
+	/*
+	 * Only j_list_lock is held: a handle may install a new running
+	 * transaction (jbd2_get_transaction()) and the commit thread may
+	 * switch j_committing_transaction under j_state_lock meanwhile.
+	 * Neither can become @transaction (T_FINISHED), so the kernel's
+	 * unlocked assertions hold; read them with READ_ONCE.
+	 */
+	J_ASSERT(READ_ONCE(journal->j_committing_transaction) != transaction);
+	J_ASSERT(READ_ONCE(journal->j_running_transaction) != transaction);
 }
 
 /*

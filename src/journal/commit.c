@@ -126,7 +126,7 @@ static int journal_submit_commit_record(journal_t *journal, transaction_t *commi
 	clear_buffer_dirty(bh);
 	set_buffer_uptodate(bh);
 	bh->b_end_io = journal_end_buffer_io_sync;
-	if ((journal->j_flags & JBD2_BARRIER) && !jbd2_has_feature_async_commit(journal))
+	if ((READ_ONCE(journal->j_flags) & JBD2_BARRIER) && !jbd2_has_feature_async_commit(journal))
 		write_flags |= REQ_PREFLUSH | REQ_FUA;
 	submit_bh(write_flags, bh);
 	*cbh = bh;
@@ -243,8 +243,10 @@ void jbd2_journal_commit_transaction(journal_t *journal)
 	if (jbd2_journal_has_csum_v2or3(journal))
 		csum_size = (int)sizeof(struct jbd2_journal_block_tail);
 
-	/* Do we need to erase the effects of a prior jbd2_journal_flush? */
-	if (journal->j_flags & JBD2_FLUSHED) {
+	/* Do we need to erase the effects of a prior jbd2_journal_flush?
+	 * (j_flags is read without j_state_lock, as the kernel does: a
+	 * checkpoint may clear JBD2_FLUSHED under it concurrently.) */
+	if (READ_ONCE(journal->j_flags) & JBD2_FLUSHED) {
 		mutex_lock(&journal->j_checkpoint_mutex);
 		/* The journal is empty: the write may go out with the commit. */
 		jbd2_journal_update_sb_log_tail(journal, journal->j_tail_sequence,
@@ -258,7 +260,7 @@ void jbd2_journal_commit_transaction(journal_t *journal)
 	write_lock(&journal->j_state_lock);
 	commit_transaction = journal->j_running_transaction;
 	J_ASSERT(commit_transaction->t_state == T_RUNNING);
-	commit_transaction->t_state = T_LOCKED;
+	WRITE_ONCE(commit_transaction->t_state, T_LOCKED);
 
 	/* jbd2_journal_wait_updates() */
 	while (atomic_load(&commit_transaction->t_updates)) {
@@ -267,7 +269,7 @@ void jbd2_journal_commit_transaction(journal_t *journal)
 			       !atomic_load(&commit_transaction->t_updates));
 		write_lock(&journal->j_state_lock);
 	}
-	commit_transaction->t_state = T_SWITCH;
+	WRITE_ONCE(commit_transaction->t_state, T_SWITCH);
 	J_ASSERT(atomic_load(&commit_transaction->t_outstanding_credits) <=
 		 journal->j_max_transaction_buffers);
 
@@ -298,9 +300,9 @@ void jbd2_journal_commit_transaction(journal_t *journal)
 	/* Reserved credits cannot be claimed any more. */
 	atomic_fetch_sub(&commit_transaction->t_outstanding_credits,
 			 atomic_load(&journal->j_reserved_credits));
-	commit_transaction->t_state = T_FLUSH;
-	journal->j_committing_transaction = commit_transaction;
-	journal->j_running_transaction = NULL;
+	WRITE_ONCE(commit_transaction->t_state, T_FLUSH);
+	WRITE_ONCE(journal->j_committing_transaction, commit_transaction);
+	WRITE_ONCE(journal->j_running_transaction, NULL);
 	commit_transaction->t_log_start = journal->j_head;
 	write_unlock(&journal->j_state_lock);
 	wake_up_var(&journal->j_wait_transaction_locked);
@@ -315,7 +317,7 @@ void jbd2_journal_commit_transaction(journal_t *journal)
 	jbd2_journal_write_revoke_records(commit_transaction, &log_bufs);
 
 	write_lock(&journal->j_state_lock);
-	commit_transaction->t_state = T_COMMIT;
+	WRITE_ONCE(commit_transaction->t_state, T_COMMIT);
 	write_unlock(&journal->j_state_lock);
 	jbd2_commit_observe_state(journal, commit_transaction);
 
@@ -420,7 +422,7 @@ start_journal_io:
 	err = journal_finish_inode_data_buffers(journal, commit_transaction);
 	if (err) {
 		fprintf(stderr, "JBD2: Detected IO errors while flushing file data\n");
-		if (journal->j_flags & JBD2_ABORT_ON_SYNCDATA_ERR)
+		if (READ_ONCE(journal->j_flags) & JBD2_ABORT_ON_SYNCDATA_ERR)
 			jbd2_journal_abort(journal, err);
 		err = 0;
 	}
@@ -443,7 +445,7 @@ start_journal_io:
 			update_tail = false;
 	}
 	J_ASSERT(commit_transaction->t_state == T_COMMIT);
-	commit_transaction->t_state = T_COMMIT_DFLUSH;
+	WRITE_ONCE(commit_transaction->t_state, T_COMMIT_DFLUSH);
 	write_unlock(&journal->j_state_lock);
 	jbd2_commit_observe_state(journal, commit_transaction);
 	/* (internal journal: j_fs_dev == j_dev, no separate fs-device flush) */
@@ -492,7 +494,7 @@ start_journal_io:
 
 	write_lock(&journal->j_state_lock);
 	J_ASSERT(commit_transaction->t_state == T_COMMIT_DFLUSH);
-	commit_transaction->t_state = T_COMMIT_JFLUSH;
+	WRITE_ONCE(commit_transaction->t_state, T_COMMIT_JFLUSH);
 	write_unlock(&journal->j_state_lock);
 	jbd2_commit_observe_state(journal, commit_transaction);
 
@@ -596,10 +598,10 @@ restart_loop:
 
 	J_ASSERT(commit_transaction->t_state == T_COMMIT_JFLUSH);
 	commit_transaction->t_start = jbd2_now_ms();
-	commit_transaction->t_state = T_COMMIT_CALLBACK;
+	WRITE_ONCE(commit_transaction->t_state, T_COMMIT_CALLBACK);
 	J_ASSERT(commit_transaction == journal->j_committing_transaction);
 	WRITE_ONCE(journal->j_commit_sequence, commit_transaction->t_tid);
-	journal->j_committing_transaction = NULL;
+	WRITE_ONCE(journal->j_committing_transaction, NULL);
 	write_unlock(&journal->j_state_lock);
 	atomic_fetch_add(&journal->j_stat_commits, 1);
 	jbd2_commit_observe_state(journal, commit_transaction);
@@ -613,7 +615,7 @@ restart_loop:
 						  journal->j_observer->priv);
 	write_lock(&journal->j_state_lock);
 	spin_lock(&journal->j_list_lock);
-	commit_transaction->t_state = T_FINISHED;
+	WRITE_ONCE(commit_transaction->t_state, T_FINISHED);
 	/* Can it be dropped now? */
 	if (commit_transaction->t_checkpoint_list == NULL) {
 		__jbd2_journal_drop_transaction(journal, commit_transaction);

@@ -27,13 +27,17 @@
  *     s_sequence = the tid after next (the kernel's ++j_transaction_sequence),
  *     REQ_PREFLUSH|REQ_FUA;
  *   - abort: s_errno, REQ_FUA.
+ *   - wipe (needs_recovery clear, stale log): s_start = 0 and s_sequence
+ *     = the tid after the stale log, REQ_FUA (jbd2_journal_wipe(); the
+ *     kernel keeps the old s_sequence, see there).
  * tids never restart: load continues from s_sequence (+1 when clean, as
  * jbd2_journal_recover() does), or from recovery's end_transaction + 1.
  *
  * What the fs layer calls, and when (the API contract of src/journal):
  *   mount:   jbd2_journal_init(bdev, blockmap, nblocks, blocksize) -> set
  *            j_commit_interval / j_private / j_commit_callback /
- *            j_data_journal -> jbd2_journal_recover() if needs_recovery ->
+ *            j_data_journal -> jbd2_journal_recover() if needs_recovery,
+ *            else jbd2_journal_wipe(j, device writable) ->
  *            jbd2_journal_load() -> jbd2_journal_set_features(CSUM_V3 if
  *            metadata_csum; 64BIT if 64bit) -> set needs_recovery in the
  *            ext4 superblock (durably) before the first handle.
@@ -459,7 +463,7 @@ int jbd2_journal_update_sb_log_tail(journal_t *journal, tid_t tail_tid, unsigned
 		return ret;
 	write_lock(&journal->j_state_lock);
 	WARN_ON(!sb->s_sequence);
-	journal->j_flags &= ~JBD2_FLUSHED;	/* the log is no longer empty */
+	WRITE_ONCE(journal->j_flags, journal->j_flags & ~JBD2_FLUSHED);	/* the log is no longer empty */
 	write_unlock(&journal->j_state_lock);
 	return 0;
 }
@@ -483,7 +487,7 @@ void jbd2_mark_journal_empty(journal_t *journal, unsigned int write_flags)
 	sb->s_head = htonl((uint32_t)journal->j_head);
 	jbd2_write_superblock(journal, write_flags);
 	write_lock(&journal->j_state_lock);
-	journal->j_flags |= JBD2_FLUSHED;
+	WRITE_ONCE(journal->j_flags, journal->j_flags | JBD2_FLUSHED);
 	write_unlock(&journal->j_state_lock);
 }
 
@@ -557,10 +561,14 @@ bool jbd2_journal_set_features(journal_t *journal, unsigned long compat, unsigne
 			       unsigned long incompat)
 {
 	journal_superblock_t *sb = journal->j_superblock;
-	uint32_t old_incompat = ntohl(sb->s_feature_incompat);
+	/* unlocked, as jbd2_journal_check_used_features(): READ_ONCE pairs
+	 * with the WRITE_ONCE stores below (first jbd2_journal_revoke() runs
+	 * while other handles and the commit read the feature words) */
+	uint32_t old_incompat = ntohl(READ_ONCE(sb->s_feature_incompat));
+	bool limits;
 
-	if ((ntohl(sb->s_feature_compat) & compat) == compat &&
-	    (ntohl(sb->s_feature_ro_compat) & ro) == ro &&
+	if ((ntohl(READ_ONCE(sb->s_feature_compat)) & compat) == compat &&
+	    (ntohl(READ_ONCE(sb->s_feature_ro_compat)) & ro) == ro &&
 	    (old_incompat & incompat) == incompat)
 		return true;
 	if (journal->j_format_version == 1)
@@ -587,11 +595,19 @@ bool jbd2_journal_set_features(journal_t *journal, unsigned long compat, unsigne
 	    !(ntohl(sb->s_feature_compat) & JBD2_FEATURE_COMPAT_CHECKSUM))
 		sb->s_feature_incompat &= ~htonl(JBD2_FEATURE_INCOMPAT_CSUM_V2 |
 						 JBD2_FEATURE_INCOMPAT_CSUM_V3);
-	sb->s_feature_compat |= htonl((uint32_t)compat);
-	sb->s_feature_ro_compat |= htonl((uint32_t)ro);
-	sb->s_feature_incompat |= htonl((uint32_t)incompat);
+	WRITE_ONCE(sb->s_feature_compat, sb->s_feature_compat | htonl((uint32_t)compat));
+	WRITE_ONCE(sb->s_feature_ro_compat, sb->s_feature_ro_compat | htonl((uint32_t)ro));
+	WRITE_ONCE(sb->s_feature_incompat, sb->s_feature_incompat | htonl((uint32_t)incompat));
 	unlock_buffer(journal->j_sb_buffer);
-	jbd2_journal_init_transaction_limits(journal);
+	/* The limits depend only on the checksum and 64bit bits: REVOKE alone
+	 * must not rewrite these [const] fields under their lockless readers.
+	 * (The kernel recomputes them unconditionally, to the same values: a
+	 * benign race we do not copy, so that TSan runs stay clean.) */
+	limits = (compat & JBD2_FEATURE_COMPAT_CHECKSUM) ||
+		 (incompat & (JBD2_FEATURE_INCOMPAT_64BIT | JBD2_FEATURE_INCOMPAT_CSUM_V2 |
+			      JBD2_FEATURE_INCOMPAT_CSUM_V3));
+	if (limits)
+		jbd2_journal_init_transaction_limits(journal);
 	return true;
 }
 
@@ -747,7 +763,7 @@ static void *kjournald2(void *arg)
 	transaction_t *transaction;
 
 	write_lock(&journal->j_state_lock);
-	journal->j_task_running = true;
+	WRITE_ONCE(journal->j_task_running, true);
 	write_unlock(&journal->j_state_lock);
 	wake_up_var(&journal->j_wait_done_commit);
 
@@ -813,7 +829,7 @@ loop:
 	goto loop;
 
 end_loop:
-	journal->j_task_running = false;
+	WRITE_ONCE(journal->j_task_running, false);
 	write_unlock(&journal->j_state_lock);
 	bh_lru_thread_exit();
 	wake_up_var(&journal->j_wait_done_commit);
@@ -833,10 +849,10 @@ static void journal_kill_thread(journal_t *journal)
 	bool running;
 
 	write_lock(&journal->j_state_lock);
-	journal->j_flags |= JBD2_UNMOUNT;
+	WRITE_ONCE(journal->j_flags, journal->j_flags | JBD2_UNMOUNT);
 	running = journal->j_task_running;
 	write_unlock(&journal->j_state_lock);
-	if (!running && !(journal->j_flags & JBD2_LOADED))
+	if (!running && !(READ_ONCE(journal->j_flags) & JBD2_LOADED))
 		return;
 	jbd2_wake_commit(journal);
 	wait_var_event(&journal->j_wait_done_commit, !READ_ONCE(journal->j_task_running));
@@ -1018,7 +1034,13 @@ journal_t *jbd2_journal_init(struct block_device *bdev, const uint64_t *blockmap
 	journal->j_total_len = nblocks;
 	journal->j_blocksize = (int)blocksize;
 	journal->j_dev = journal->j_fs_dev = bdev;
-	journal->j_flags = JBD2_BARRIER;	/* ext4's default barrier=1 */
+	/*
+	 * ext4's default barrier=1.  And, as journal_init_common(), the
+	 * journal is marked aborted until jbd2_journal_load() succeeds: a
+	 * journal that never loaded (a failed mount, the ro mount's wipe)
+	 * is destroyed without writing its superblock.
+	 */
+	journal->j_flags = JBD2_BARRIER | JBD2_ABORT;
 	journal->j_commit_interval = JBD2_DEFAULT_MAX_COMMIT_AGE * 1000UL;
 	rwlock_init(&journal->j_state_lock);
 	spin_lock_init(&journal->j_list_lock);
@@ -1085,7 +1107,7 @@ static int journal_reset(journal_t *journal)
 
 	if (sb->s_start == 0) {
 		/* Defer the superblock update to the first commit. */
-		journal->j_flags |= JBD2_FLUSHED;
+		WRITE_ONCE(journal->j_flags, journal->j_flags | JBD2_FLUSHED);
 	} else {
 		int err;
 
@@ -1103,8 +1125,11 @@ static int journal_reset(journal_t *journal)
  * jbd2_journal_load - make the journal live (fs/jbd2/journal.c): recovery
  * must already have run if the log is not empty (the fs calls
  * jbd2_journal_recover() first; it sets j_transaction_sequence to the next
- * tid).  A clean journal continues at s_sequence + 1.  Resets the log to
- * empty and starts kjournald2.  Entry: no locks.  0 or -errno.
+ * tid), or jbd2_journal_wipe() must have emptied it.  A clean journal
+ * continues at s_sequence + 1 (the kernel's jbd2_journal_recover() with
+ * j_tail == 0).  A corrupt commit found by either (j_failed_commit) fails
+ * the load.  Resets the log to empty and starts kjournald2.  Clears the
+ * JBD2_ABORT of jbd2_journal_init().  Entry: no locks.  0 or -errno.
  */
 int jbd2_journal_load(journal_t *journal)
 {
@@ -1134,13 +1159,18 @@ int jbd2_journal_load(journal_t *journal)
 		journal->j_last = journal->j_fc_last ? journal->j_fc_last : journal->j_last;
 		journal->j_fc_first = journal->j_fc_last = 0;
 	}
+	/* Recovery is over (or was not needed): from here on the journal may
+	 * write; until now it was marked aborted (jbd2_journal_init()). */
+	write_lock(&journal->j_state_lock);
+	WRITE_ONCE(journal->j_flags, journal->j_flags & ~JBD2_ABORT);
+	write_unlock(&journal->j_state_lock);
 	err = journal_reset(journal);
 	if (err) {
 		fprintf(stderr, "JBD2: journal reset failed\n");
 		return err;
 	}
 	write_lock(&journal->j_state_lock);
-	journal->j_flags |= JBD2_LOADED;
+	WRITE_ONCE(journal->j_flags, journal->j_flags | JBD2_LOADED);
 	/* A previous abort's s_errno stays on disk (the fs reads it from
 	 * j_superblock and clears it, as ext4_clear_journal_err()); the live
 	 * journal starts without an error. */
@@ -1198,6 +1228,64 @@ int jbd2_journal_flush(journal_t *journal, unsigned int flags)
 	}
 	jbd2_mark_journal_empty(journal, REQ_FUA);
 	mutex_unlock(&journal->j_checkpoint_mutex);
+	return err;
+}
+
+/*
+ * jbd2_journal_wipe - forget a stale log (fs/jbd2/journal.c).
+ * ext4_load_journal() calls it between init and load when the ext4
+ * superblock's needs_recovery is clear, with write = !really_read_only
+ * (bdev_read_only() of the fs or journal device: the device, not the
+ * mount -- an ro mount of a writable device clears the log too).  An
+ * empty log (j_tail == 0) is left alone, silently.  Otherwise: "JBD2:
+ * Clearing recovery information on journal" (write) or "JBD2: Ignoring
+ * recovery information on journal", jbd2_journal_skip_recovery() (the
+ * scan; next tid and head; j_tail = 0), and with write the superblock is
+ * marked empty on disk: jbd2_mark_journal_empty(REQ_FUA) -- s_start = 0,
+ * s_head = the head the scan found, checksum.  Nothing of the log is
+ * replayed, ever.  Without write nothing is written here; a
+ * jbd2_journal_load() that follows writes the superblock anyway
+ * (journal_reset(): s_start is still set on disk) -- so does the
+ * kernel's, which makes the ro mount of a read-only device with a stale
+ * log fail on 6.18 (tested); jbdlab's ro mounts never load the journal.
+ *
+ * Model deviation, on purpose: the kernel leaves j_tail_sequence at the
+ * old s_sequence, so the wiped superblock keeps s_sequence = the FIRST
+ * tid of the stale log, and its next jbd2_journal_recover() (s_start 0)
+ * restarts the tids at that + 1 -- tids the stale log still holds.  ext4
+ * gets away with it because it always sets JBD2_CYCLE_RECORD: the new log
+ * starts at s_head, after the stale one, which is reached again only
+ * after the log wraps.  jbdlab has no cycle record (journal_reset()
+ * starts at j_first, maybe right over the stale log), so here the
+ * superblock gets the tid after the stale log, as e2fsck writes after a
+ * replay: s_sequence = end_transaction + 1 (peers.md trap 4).
+ *
+ * The superblock write's error is not returned (the kernel's is not
+ * either; a failed write leaves the on-disk log for the next mount).
+ * Entry: after jbd2_journal_init(), before jbd2_journal_load(); no locks;
+ * takes j_checkpoint_mutex around the superblock update.  Exit: the log
+ * is empty in memory.  0 or the scan's error (the caller fails the mount,
+ * as ext4_load_journal(): "error loading journal").
+ */
+int jbd2_journal_wipe(journal_t *journal, int write)
+{
+	int err;
+
+	J_ASSERT(!(READ_ONCE(journal->j_flags) & JBD2_LOADED));
+	if (!journal->j_tail)
+		return 0;
+	fprintf(stderr, "JBD2: %s recovery information on journal\n",
+		write ? "Clearing" : "Ignoring");
+	err = jbd2_journal_skip_recovery(journal);
+	if (write) {
+		write_lock(&journal->j_state_lock);
+		/* the deviation (above) */
+		journal->j_tail_sequence = journal->j_transaction_sequence;
+		write_unlock(&journal->j_state_lock);
+		mutex_lock(&journal->j_checkpoint_mutex);
+		jbd2_mark_journal_empty(journal, REQ_FUA);
+		mutex_unlock(&journal->j_checkpoint_mutex);
+	}
 	return err;
 }
 
@@ -1287,7 +1375,7 @@ void jbd2_journal_abort(journal_t *journal, int errno_)
 		return;
 	}
 	fprintf(stderr, "Aborting journal (error %d).\n", errno_);
-	journal->j_flags |= JBD2_ABORT;
+	WRITE_ONCE(journal->j_flags, journal->j_flags | JBD2_ABORT);
 	journal->j_errno = errno_;
 	transaction = journal->j_running_transaction;
 	if (transaction)

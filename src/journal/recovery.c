@@ -162,7 +162,6 @@ struct recovery_ctx {
 	struct jbd2_recovery_info *info;	/* carried between passes [owner: recovery] */
 	struct recovery_revoke_table revoke;	/* [owner: recovery] */
 	uint64_t dev_blocks;			/* fs blocks on the device [const] */
-	bool readahead;				/* this pass reads every log block [owner: recovery] */
 };
 
 /*
@@ -235,8 +234,9 @@ static int jread(struct recovery_ctx *rc, struct buffer_head **bhp, unsigned lon
 	bh = bdev_getblk(j->j_dev, blocknr, j->j_blocksize);
 	if (!buffer_uptodate(bh)) {
 		/* A brand new buffer: start readahead (it submits this block
-		 * too).  Otherwise we assume it is already being read. */
-		if (rc->readahead && !buffer_req(bh))
+		 * too), in every pass as the kernel's jread() does.  Otherwise
+		 * we assume it is already being read. */
+		if (!buffer_req(bh))
 			do_readahead(rc, offset);
 		if (bh_read(bh)) {
 			brelse(bh);
@@ -458,16 +458,6 @@ static int do_one_pass(struct recovery_ctx *rc, enum passtype pass)
 
 	if (pass == PASS_SCAN)
 		info->start_transaction = next_commit_ID;
-	/*
-	 * Read ahead where the pass reads (nearly) every log block: the replay,
-	 * and a scan that sums v1 checksums over the data blocks.  The v2/v3
-	 * scan and the revoke pass read only the headers and jump over the
-	 * data; reading that ahead would only push the replay's blocks out of
-	 * a size-limited cache.
-	 */
-	rc->readahead = pass == PASS_REPLAY ||
-			(pass == PASS_SCAN && jbd2_has_feature_checksum(j));
-
 	for (;;) {
 		struct buffer_head *bh;
 		const journal_header_t *hdr;
@@ -737,6 +727,69 @@ int jbd2_journal_recover(journal_t *journal)
 	struct jbd2_recovery_info info;
 
 	return jbd2_journal_recover_info(journal, &info);
+}
+
+/*
+ * jbd2_journal_skip_recovery - the log is stale: find where it ends, replay
+ * nothing (fs/jbd2/recovery.c).  ext4 gets here through jbd2_journal_wipe()
+ * when s_start says the log has data but the ext4 superblock's
+ * needs_recovery is clear: the flag goes to disk before the first commit
+ * and is cleared only after the last checkpoint, so a clear flag says the
+ * home blocks are newer than anything in the log.  One PASS_SCAN -- the
+ * first pass of jbd2_journal_recover(), same checks -- only to learn the
+ * first tid and the first block after the log, so that the next
+ * transaction gets a tid the stale log never used (peers.md trap 4).
+ *
+ * As the kernel: after a clean scan j_transaction_sequence is
+ * end_transaction + 1 and j_head is head_block (the block after the last
+ * complete transaction); if the scan fails, "JBD2: error %d scanning
+ * journal", the tid is one more than before and j_head goes back to
+ * j_first.  Either way j_tail = 0: in memory the log is now empty (the
+ * kernel's jbd2_journal_recover() tests j_tail rather than s_start since
+ * a662f3c03b75, "jbd2: do not try to recover wiped journal", because a
+ * wipe without write leaves s_start on disk).  A sync commit with a bad
+ * checksum ends the scan without an error but leaves j_failed_commit set,
+ * so the jbd2_journal_load() that follows fails ("journal transaction %u
+ * is corrupt") -- the kernel's does too (seen on 6.18: the first mount
+ * fails with EUCLEAN after the wipe cleared s_start, the next succeeds).
+ * Model: jbdlab's do_one_pass() has no fast-commit pass, the kernel's
+ * would also run fc_do_one_pass(PASS_SCAN) over a FAST_COMMIT journal.
+ *
+ * Entry: the journal is initialised (superblock checked), not loaded and
+ * not live; no locks (as the rest of recovery: nobody else sees it).
+ * Exit: j_transaction_sequence, j_head and j_tail set as above, nothing
+ * written.  0, or the error of the scan (-EIO, -EFSBADCRC, -EFSCORRUPTED,
+ * -ENOMEM).
+ */
+int jbd2_journal_skip_recovery(journal_t *journal)
+{
+	struct jbd2_recovery_info info;
+	struct recovery_ctx *rc;
+	int err;
+
+	memset(&info, 0, sizeof(info));
+	rc = calloc(1, sizeof(*rc));
+	if (!rc) {
+		err = -ENOMEM;
+	} else {
+		rc->journal = journal;
+		rc->info = &info;
+		rc->dev_blocks = journal->j_fs_dev->size / journal->j_blocksize;
+		err = do_one_pass(rc, PASS_SCAN);
+		recovery_clear_revoke(&rc->revoke);	/* empty: the scan loads no revokes */
+		free(rc);
+	}
+
+	if (err) {
+		fprintf(stderr, "JBD2: error %d scanning journal\n", err);
+		++journal->j_transaction_sequence;
+		journal->j_head = journal->j_first;
+	} else {
+		journal->j_transaction_sequence = ++info.end_transaction;
+		journal->j_head = info.head_block;
+	}
+	journal->j_tail = 0;
+	return err;
 }
 
 /*

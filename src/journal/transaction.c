@@ -48,6 +48,13 @@
  *     jh->b_state_lock, and list changes additionally under j_list_lock
  *     (jh->b_state_lock -> j_list_lock);
  *   - the buffer lock is taken before jh->b_state_lock, never after;
+ *   - some fields are also read WITHOUT their lock, as in the kernel:
+ *     jh->b_transaction/b_next_transaction (jbd2_write_access_granted()),
+ *     b_modified/b_jlist (jbd2_journal_dirty_metadata()),
+ *     j_running_transaction, t_state and j_barrier_count (start_this_handle()
+ *     and its wait conditions); their writers use WRITE_ONCE() so that the
+ *     pairs are marked accesses (KCSAN's rule; ThreadSanitizer needs both
+ *     sides atomic);
  *   - a handle's own fields are owned by the thread that started it.
  */
 #include "jbd2_internal.h"
@@ -75,7 +82,8 @@ static void jbd2_get_transaction(journal_t *journal, transaction_t *transaction)
 	atomic_store(&transaction->t_handle_count, 0);
 	INIT_LIST_HEAD(&transaction->t_deferred_frees);
 	J_ASSERT(journal->j_running_transaction == NULL);
-	journal->j_running_transaction = transaction;
+	/* read locklessly by start_this_handle() and transaction_unlocked() */
+	WRITE_ONCE(journal->j_running_transaction, transaction);
 	transaction->t_max_wait = 0;
 	transaction->t_requested = 0;
 	/* Set up the commit timer for the new transaction. */
@@ -425,7 +433,8 @@ int jbd2_journal_stop(handle_t *handle)
 void jbd2_journal_lock_updates(journal_t *journal)
 {
 	write_lock(&journal->j_state_lock);
-	++journal->j_barrier_count;
+	/* the start_this_handle() wait reads it with READ_ONCE */
+	WRITE_ONCE(journal->j_barrier_count, journal->j_barrier_count + 1);
 	for (;;) {
 		transaction_t *t = journal->j_running_transaction;
 
@@ -447,7 +456,7 @@ void jbd2_journal_unlock_updates(journal_t *journal)
 	J_ASSERT(journal->j_barrier_count != 0);
 	mutex_unlock(&journal->j_barrier);
 	write_lock(&journal->j_state_lock);
-	--journal->j_barrier_count;
+	WRITE_ONCE(journal->j_barrier_count, journal->j_barrier_count - 1);
 	write_unlock(&journal->j_state_lock);
 	wake_up_var(&journal->j_wait_transaction_locked);
 }
@@ -517,7 +526,7 @@ void __jbd2_journal_temp_unlink_buffer(struct journal_head *jh)
 		break;
 	}
 	__blist_del_buffer(list, jh);
-	jh->b_jlist = BJ_None;
+	WRITE_ONCE(jh->b_jlist, BJ_None);	/* lockless reader: dirty_metadata */
 	if (transaction && is_journal_aborted(transaction->t_journal))
 		clear_buffer_jbddirty(bh);
 	else if (test_clear_buffer_jbddirty(bh))
@@ -534,7 +543,7 @@ void __jbd2_journal_unfile_buffer(struct journal_head *jh)
 	J_ASSERT_JH(jh, jh->b_transaction != NULL);
 	J_ASSERT_JH(jh, jh->b_next_transaction == NULL);
 	__jbd2_journal_temp_unlink_buffer(jh);
-	jh->b_transaction = NULL;
+	WRITE_ONCE(jh->b_transaction, NULL);
 }
 
 /* jbd2_journal_unfile_buffer - entry: no locks. */
@@ -590,7 +599,12 @@ void __jbd2_journal_file_buffer(struct journal_head *jh, transaction_t *transact
 		__jbd2_journal_temp_unlink_buffer(jh);
 	else
 		jbd2_journal_grab_journal_head(bh);
-	jh->b_transaction = transaction;
+	/*
+	 * b_transaction and b_jlist are read without jh->b_state_lock by
+	 * jbd2_write_access_granted() and jbd2_journal_dirty_metadata() (the
+	 * kernel's READ_ONCE/data_race() readers): store them with WRITE_ONCE.
+	 */
+	WRITE_ONCE(jh->b_transaction, transaction);
 
 	switch (jlist) {
 	case BJ_None:
@@ -612,7 +626,7 @@ void __jbd2_journal_file_buffer(struct journal_head *jh, transaction_t *transact
 		break;
 	}
 	__blist_add_buffer(list, jh);
-	jh->b_jlist = (unsigned int)jlist;
+	WRITE_ONCE(jh->b_jlist, (unsigned int)jlist);
 	if (was_dirty)
 		set_buffer_jbddirty(bh);
 }
@@ -740,8 +754,9 @@ repeat:
 		goto done;
 	}
 
-	/* First touch by this transaction. */
-	jh->b_modified = 0;
+	/* First touch by this transaction (b_modified: lockless reader in
+	 * jbd2_journal_dirty_metadata()). */
+	WRITE_ONCE(jh->b_modified, 0);
 
 	if (!jh->b_transaction) {
 		J_ASSERT_JH(jh, !jh->b_next_transaction);
@@ -798,7 +813,8 @@ repeat:
 	}
 attach_next:
 	atomic_thread_fence(memory_order_release);	/* smp_wmb() */
-	jh->b_next_transaction = transaction;
+	/* paired with the READ_ONCE in jbd2_write_access_granted() */
+	WRITE_ONCE(jh->b_next_transaction, transaction);
 
 done:
 	spin_unlock(&jh->b_state_lock);
@@ -877,14 +893,14 @@ int jbd2_journal_get_create_access(handle_t *handle, struct buffer_head *bh)
 		/* A previous forget may have left BH_Dirty from the checkpoint
 		 * refile; the freeing transaction committed, so drop it. */
 		clear_buffer_dirty_folio(jh2bh(jh));
-		jh->b_modified = 0;
+		WRITE_ONCE(jh->b_modified, 0);
 		spin_lock(&journal->j_list_lock);
 		__jbd2_journal_file_buffer(jh, transaction, BJ_Reserved);
 		spin_unlock(&journal->j_list_lock);
 	} else if (jh->b_transaction == journal->j_committing_transaction) {
-		jh->b_modified = 0;
+		WRITE_ONCE(jh->b_modified, 0);
 		spin_lock(&journal->j_list_lock);
-		jh->b_next_transaction = transaction;
+		WRITE_ONCE(jh->b_next_transaction, transaction);
 		spin_unlock(&journal->j_list_lock);
 	}
 	spin_unlock(&jh->b_state_lock);
@@ -949,7 +965,7 @@ int jbd2_journal_dirty_metadata(handle_t *handle, struct buffer_head *bh)
 			ret = -ENOSPC;
 			goto out_unlock_bh;
 		}
-		jh->b_modified = 1;
+		WRITE_ONCE(jh->b_modified, 1);	/* read locklessly above */
 		handle->h_total_credits--;
 	}
 
@@ -1020,7 +1036,7 @@ int jbd2_journal_forget(handle_t *handle, struct buffer_head *bh)
 		goto drop;
 	}
 	was_modified = jh->b_modified;
-	jh->b_modified = 0;
+	WRITE_ONCE(jh->b_modified, 0);
 
 	if (jh->b_transaction == transaction) {
 		J_ASSERT_JH(jh, !jh->b_frozen_data);
@@ -1048,7 +1064,7 @@ int jbd2_journal_forget(handle_t *handle, struct buffer_head *bh)
 		set_buffer_freed(bh);
 		if (!jh->b_next_transaction) {
 			spin_lock(&journal->j_list_lock);
-			jh->b_next_transaction = transaction;
+			WRITE_ONCE(jh->b_next_transaction, transaction);
 			spin_unlock(&journal->j_list_lock);
 		} else {
 			J_ASSERT(jh->b_next_transaction == transaction);

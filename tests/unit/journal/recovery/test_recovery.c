@@ -17,7 +17,12 @@
  * magic that would end the scan if not restored; a revoke that must win
  * over an older copy but lose to a newer one; a log that wraps past
  * j_last; an r_count past the block (the 2015 overrun); a next tid that
- * must move forward (trap 4).  Exit 77 without mkfs.ext4.
+ * must move forward (trap 4).  The same logs with needs_recovery clear are
+ * stale (ext4_load_journal -> jbd2_journal_wipe): never replayed, the next
+ * tid and head from one scan, the log marked empty by a mount -- only the
+ * journal superblock written, also by a ro mount -- and a corrupt stale
+ * log fails the first mount after clearing it, as the kernel's does.
+ * Exit 77 without mkfs.ext4.
  */
 #include <assert.h>
 #include <errno.h>
@@ -29,8 +34,11 @@
 #include <arpa/inet.h>
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
+#include <sys/stat.h>
 #include "fs.h"
 #include "jbd2.h"
+#include "mm.h"
+#include "blockdev.h"
 
 static int failures, checks;
 
@@ -495,6 +503,287 @@ static void case_bad_rcount(unsigned int bs, const struct variant *v)
 	free(pa); free(orig);
 }
 
+/* ------------------------------------------------------------ stale logs */
+
+/* The journal superblock says the log starts at @start with tid @seq, but
+ * the ext4 superblock's needs_recovery stays clear (mkfs left it so). */
+static void arm_stale(struct img *im, tid_t seq, unsigned int start)
+{
+	im->jsb->s_sequence = htonl(seq);
+	im->jsb->s_start = htonl(start);
+	jbd2_superblock_csum_set(&im->j, im->jsb);
+	jwrite(im, 0, im->jsb);
+}
+
+static unsigned char *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY);
+	off_t n = fd < 0 ? -1 : lseek(fd, 0, SEEK_END);
+	unsigned char *buf = n > 0 ? malloc((size_t)n) : NULL;
+
+	if (!buf || pread(fd, buf, (size_t)n, 0) != n)
+		die(path);
+	close(fd);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* Blocks of @path that differ from @before; *only is the single one, or
+ * ~0 with none or several. */
+static int blocks_changed(const char *path, const unsigned char *before, size_t len,
+			  unsigned int bs, uint64_t *only)
+{
+	size_t n;
+	unsigned char *now = read_file(path, &n);
+	int changed = 0;
+
+	*only = ~0ULL;
+	for (size_t off = 0; off < len && off < n; off += bs) {
+		if (memcmp(now + off, before + off, bs)) {
+			*only = changed ? ~0ULL : off / bs;
+			changed++;
+		}
+	}
+	free(now);
+	return changed;
+}
+
+/* The runtime journal over a fresh page cache of the image. */
+struct jdev {
+	struct block_device *bdev;
+	struct address_space mapping;
+};
+
+static journal_t *jdev_open(struct jdev *d, struct img *im)
+{
+	struct blockdev_opts o = { 0 };
+	journal_t *j;
+
+	if (blockdev_open(im->path, &o, &d->bdev) ||
+	    address_space_init(&d->mapping, d->bdev, d->bdev->size,
+			       (unsigned int)__builtin_ctz(im->bs), 0, 0))
+		die("blockdev");
+	d->bdev->bd_mapping = &d->mapping;
+	j = jbd2_journal_init(d->bdev, im->jmap, im->jlen, im->bs);
+	if (!j)
+		die("jbd2_journal_init");
+	return j;
+}
+
+static void jdev_close(struct jdev *d, journal_t *j)
+{
+	jbd2_journal_destroy(j);	/* never loaded: writes nothing */
+	address_space_destroy(&d->mapping);
+	blockdev_close(d->bdev);
+}
+
+static int mount_img(const char *path, bool ro, struct jfs **fs, char *err, size_t errlen)
+{
+	struct jfs_mount_opts o = { .ro = ro, .cache_size = 32 << 20 };
+
+	*fs = NULL;
+	return jfs_mount(path, &o, fs, err, errlen);
+}
+
+/*
+ * Case "stale": the kernel's ext4_load_journal() with needs_recovery clear
+ * and s_start set -- a log older than the filesystem (the flag reaches the
+ * disk before the first commit and leaves it after the last checkpoint).
+ * jbd2_journal_wipe(): one PASS_SCAN (jbd2_journal_skip_recovery) for the
+ * next tid and head, nothing replayed, the superblock marked empty unless
+ * the device is read-only.  T100 logs A, B (escaped magic); T101 logs C;
+ * T102 logs D; T103 logs E without a commit.  None of A..E may change.
+ *   - wipe without write ("Ignoring"): the scan ends at T103 (no commit),
+ *     so the next tid is 104, j_head is the block after T102's commit,
+ *     j_tail 0, and not one byte is written;
+ *   - jfs_mount ro of a writable image: only the journal superblock block
+ *     changes (s_start 0, s_sequence 104, s_head), as the kernel's ro
+ *     mount of a writable device;
+ *   - jfs_mount rw: mounts, s_start 0 with s_sequence 104 = the tid after
+ *     the stale log (jbdlab's deviation: the kernel keeps 100 and counts on
+ *     JBD2_CYCLE_RECORD; trap 4), e2fsck -fn clean after unmount and the
+ *     tids went on from there.
+ */
+static void case_stale(unsigned int bs, const struct variant *v, bool wrap)
+{
+	struct img im;
+	struct jdev d;
+	struct jfs *fs;
+	journal_t *j;
+	char err[512], copy[80];
+	uint64_t blocks[2], only, X[5];
+	unsigned char *p[5], *orig[5], *before, *data[2];
+	unsigned int start, head;
+	size_t len;
+	uint32_t s;
+	int ret;
+
+	img_make(&im, bs, v->mkfs);
+	img_features(&im, v->compat, v->incompat);
+	for (int i = 0; i < 5; i++) {
+		X[i] = data_block(&im, i);
+		p[i] = pattern(bs, 20 + (unsigned int)i, i == 1);
+		orig[i] = malloc(bs);
+		pread_all(im.path, X[i] * bs, orig[i], bs);
+	}
+	start = wrap ? ntohl(im.jsb->s_maxlen) - 3 : 1;
+	im.pos = start;
+	blocks[0] = X[0]; blocks[1] = X[1]; data[0] = p[0]; data[1] = p[1];
+	put_descriptor(&im, 100, 2, blocks, data, -1);
+	put_commit(&im, 100, 1000, false);
+	put_descriptor(&im, 101, 1, &X[2], &p[2], -1);
+	put_commit(&im, 101, 1001, false);
+	put_descriptor(&im, 102, 1, &X[3], &p[3], -1);
+	put_commit(&im, 102, 1002, false);
+	head = im.pos;
+	put_descriptor(&im, 103, 1, &X[4], &p[4], -1);	/* no commit */
+	arm_stale(&im, 100, start);
+	before = read_file(im.path, &len);
+
+	/* the library: wipe without write */
+	j = jdev_open(&d, &im);
+	ret = jbd2_journal_wipe(j, 0);
+	CHECK(ret == 0, "%s%s: stale: wipe(0) %d", v->name, wrap ? "/wrap" : "", ret);
+	CHECK(j->j_transaction_sequence == 104 && j->j_head == head && j->j_tail == 0,
+	      "%s: stale: skip_recovery left tid %u head %lu (want %u) tail %lu", v->name,
+	      j->j_transaction_sequence, j->j_head, head, j->j_tail);
+	jdev_close(&d, j);
+	CHECK(blocks_changed(im.path, before, len, bs, &only) == 0,
+	      "%s: stale: a wipe without write wrote block %llu", v->name, (unsigned long long)only);
+
+	/* jfs_mount ro of a writable copy: the journal superblock only */
+	snprintf(copy, sizeof(copy), "%s.ro", im.path);
+	{
+		int fd = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0 || write(fd, before, len) != (ssize_t)len)
+			die(copy);
+		close(fd);
+	}
+	ret = mount_img(copy, true, &fs, err, sizeof(err));
+	CHECK(ret == 0, "%s: stale: ro mount %d: %s", v->name, ret, err);
+	if (!ret)
+		CHECK(jfs_unmount(fs) == 0, "%s: stale: ro unmount", v->name);
+	CHECK(blocks_changed(copy, before, len, bs, &only) == 1 && only == im.jmap[0],
+	      "%s: stale: the ro mount changed block %llu, not (only) the journal superblock %llu",
+	      v->name, (unsigned long long)only, (unsigned long long)im.jmap[0]);
+	{
+		journal_superblock_t *sb = malloc(bs);
+
+		pread_all(copy, im.jmap[0] * bs, sb, bs);
+		CHECK(!sb->s_start && ntohl(sb->s_sequence) == 104 && ntohl(sb->s_head) == head,
+		      "%s: stale: ro mount left start %u seq %u head %u", v->name, ntohl(sb->s_start),
+		      ntohl(sb->s_sequence), ntohl(sb->s_head));
+		free(sb);
+	}
+	unlink(copy);
+
+	/* jfs_mount rw: wiped, nothing replayed, tids go on */
+	ret = mount_img(im.path, false, &fs, err, sizeof(err));
+	CHECK(ret == 0, "%s: stale: rw mount %d: %s", v->name, ret, err);
+	CHECK(jsb_on_disk(&im, &s) == 104 && s == 0, "%s: stale: mounted: seq %u start %u", v->name,
+	      jsb_on_disk(&im, &s), s);
+	if (!ret) {
+		struct stat st;
+		const struct jfs_cred root = { 0, 0, 0, 022, 0, NULL };
+
+		CHECK(jfs_mkdir(fs, &root, 2, "after-wipe", 0755, &st) == 0, "%s: stale: mkdir", v->name);
+		CHECK(jfs_unmount(fs) == 0, "%s: stale: rw unmount", v->name);
+	}
+	for (int i = 0; i < 5; i++)
+		CHECK(block_is(&im, X[i], orig[i]), "%s: stale: block %d was replayed", v->name, i);
+	CHECK(jsb_on_disk(&im, &s) > 104 && s == 0, "%s: stale: after unmount seq %u start %u",
+	      v->name, jsb_on_disk(&im, &s), s);
+	CHECK(fsck(&im) == 0, "%s: stale: e2fsck -fn", v->name);
+
+	img_free(&im);
+	free(before);
+	for (int i = 0; i < 5; i++) {
+		free(p[i]);
+		free(orig[i]);
+	}
+}
+
+/*
+ * Case "stale, corrupt": the scan of a stale log can fail, and the kernel
+ * then fails the mount -- after the wipe cleared s_start, so the next
+ * mount succeeds (seen on 6.18 with e2fsprogs' j_corrupt_descr_csum and
+ * j_corrupt_commit_csum, needs_recovery cleared).
+ *   - bad descriptor tail in T101, whose commit is not older: the scan
+ *     fails (-EFSBADCRC, "JBD2: error -74 scanning journal"): the tid is
+ *     the old one + 1, j_head = j_first; the rw mount fails;
+ *   - bad commit checksum of T101 (sync commit): the scan ends there
+ *     without an error but j_failed_commit = 101, so the load fails
+ *     (-EFSCORRUPTED) -- after the wipe.
+ * Either way nothing is replayed and the second mount succeeds.
+ */
+static void case_stale_corrupt(unsigned int bs, const struct variant *v, bool bad_descr)
+{
+	const char *what = bad_descr ? "bad descriptor" : "bad commit";
+	struct img im;
+	struct jdev d;
+	struct jfs *fs;
+	journal_t *j;
+	char err[512];
+	uint64_t A, B;
+	unsigned char *pa, *pb, *origA, *origB;
+	unsigned int dpos;
+	uint32_t s;
+	int ret;
+
+	img_make(&im, bs, v->mkfs);
+	img_features(&im, v->compat, v->incompat);
+	A = data_block(&im, 0); B = data_block(&im, 1);
+	pa = pattern(bs, 30, false); pb = pattern(bs, 31, false);
+	origA = malloc(bs); origB = malloc(bs);
+	pread_all(im.path, A * bs, origA, bs);
+	pread_all(im.path, B * bs, origB, bs);
+	put_descriptor(&im, 100, 1, &A, &pa, -1);
+	put_commit(&im, 100, 1000, false);
+	dpos = im.pos;
+	put_descriptor(&im, 101, 1, &B, &pb, -1);
+	put_commit(&im, 101, 1001, !bad_descr);
+	if (bad_descr) {
+		unsigned char *blk = malloc(bs);
+
+		pread_all(im.path, im.jmap[dpos] * bs, blk, bs);
+		blk[bs - 1] ^= 0x5a;	/* the tail checksum */
+		jwrite(&im, dpos, blk);
+		free(blk);
+	}
+	arm_stale(&im, 100, 1);
+
+	j = jdev_open(&d, &im);
+	ret = jbd2_journal_wipe(j, 0);
+	if (bad_descr)
+		CHECK(ret == -EFSBADCRC && j->j_transaction_sequence == 101 &&
+		      j->j_head == j->j_first && j->j_tail == 0,
+		      "%s: %s: wipe(0) %d tid %u head %lu tail %lu", v->name, what, ret,
+		      j->j_transaction_sequence, j->j_head, j->j_tail);
+	else
+		CHECK(ret == 0 && j->j_failed_commit == 101 && j->j_transaction_sequence == 102 &&
+		      j->j_tail == 0, "%s: %s: wipe(0) %d failed commit %u tid %u", v->name, what,
+		      ret, j->j_failed_commit, j->j_transaction_sequence);
+	jdev_close(&d, j);
+
+	ret = mount_img(im.path, false, &fs, err, sizeof(err));
+	CHECK(ret == (bad_descr ? -EFSBADCRC : -EFSCORRUPTED),
+	      "%s: %s: first rw mount %d: %s", v->name, what, ret, err);
+	if (!ret)
+		jfs_unmount(fs);
+	CHECK(jsb_on_disk(&im, &s) == (bad_descr ? 101U : 102U) && s == 0,
+	      "%s: %s: the failed mount left seq %u start %u", v->name, what,
+	      jsb_on_disk(&im, &s), s);
+	ret = mount_img(im.path, false, &fs, err, sizeof(err));
+	CHECK(ret == 0, "%s: %s: second rw mount %d: %s", v->name, what, ret, err);
+	if (!ret)
+		CHECK(jfs_unmount(fs) == 0, "%s: %s: unmount", v->name, what);
+	CHECK(block_is(&im, A, origA) && block_is(&im, B, origB), "%s: %s: replayed", v->name, what);
+	CHECK(fsck(&im) == 0, "%s: %s: e2fsck -fn", v->name, what);
+	img_free(&im);
+	free(pa); free(pb); free(origA); free(origB);
+}
+
 /* format.c alone: 64-bit tag block numbers and the tag-size table. */
 static void case_format(void)
 {
@@ -538,6 +827,13 @@ int main(int argc, char **argv)
 		if (variants[i].incompat & (JBD2_FEATURE_INCOMPAT_CSUM_V2 | JBD2_FEATURE_INCOMPAT_CSUM_V3))
 			case_bad_tag(bs, &variants[i]);
 		case_bad_rcount(bs, &variants[i]);
+		case_stale(bs, &variants[i], false);
+		case_stale(bs, &variants[i], true);
+		if (variants[i].incompat & (JBD2_FEATURE_INCOMPAT_CSUM_V2 | JBD2_FEATURE_INCOMPAT_CSUM_V3))
+			case_stale_corrupt(bs, &variants[i], true);
+		if (variants[i].compat || (variants[i].incompat & (JBD2_FEATURE_INCOMPAT_CSUM_V2 |
+								   JBD2_FEATURE_INCOMPAT_CSUM_V3)))
+			case_stale_corrupt(bs, &variants[i], false);
 	}
 	printf("test_recovery %u: %s (%d checks, %d failures)\n", bs, failures ? "FAIL" : "ok", checks,
 	       failures);
