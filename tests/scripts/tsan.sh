@@ -53,7 +53,8 @@ grep -E "^ *[0-9]+/[0-9]+ " "$B/unit.log" | grep -v " OK " || true
 grep -E "^(Ok|Fail|Timeout):" "$B/unit.log" | tr '\n' ' '
 echo
 if [ $rc != 0 ]; then
-	grep -B2 -A30 "WARNING: ThreadSanitizer" "$B/unit.log" | head -n 80
+	grep -B2 -A30 -m 2 "WARNING: ThreadSanitizer" "$B/unit.log" >"$B/first.log" || true
+	head -n 80 "$B/first.log"
 	echo "tsan: FAIL: unit tests under TSan (exit $rc)"
 	exit 1
 fi
@@ -65,7 +66,8 @@ TSAN_OPTIONS="$TSAN_OPTIONS log_path=$B/reports/tsan" STRESS_SECONDS=20 \
 tail -n 3 "$B/stress.log"
 reports=$(find "$B/reports" -type f | wc -l)
 if [ $rc != 0 ] || [ "$reports" != 0 ]; then
-	for f in $(find "$B/reports" -type f | head -n 3); do
+	find "$B/reports" -type f >"$B/report-files"
+	for f in $(head -n 3 "$B/report-files"); do
 		head -n 40 "$f"
 	done
 	echo "tsan: FAIL: stress.sh exit $rc, $reports processes wrote TSan reports"
