@@ -426,6 +426,22 @@ static int __mount_replay(struct jfs *fs, const struct ext2_super_block *before,
 	return 0;
 }
 
+/* Close the read-only block device and open the image writable (replay or
+ * a stale-log wipe on a ro mount, as the kernel's writable device); on
+ * failure fs->bdev is NULL.  Mount phase, nothing cached on the device. */
+static int bdev_reopen_writable(struct jfs *fs, const char *image, struct blockdev_opts *bopts)
+{
+	int ret;
+
+	blockdev_close(fs->bdev);
+	fs->bdev = NULL;
+	bopts->read_only = false;
+	ret = blockdev_open(image, bopts, &fs->bdev);
+	if (ret)
+		fs->bdev = NULL;
+	return ret;
+}
+
 /* Could the image be opened for writing (the kernel's !bdev_read_only())? */
 static bool image_writable(const char *image)
 {
@@ -548,12 +564,8 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 		goto out_close;
 	if (replay && fs->bdev->read_only) {
 		/* ro mount, as the kernel: replay needs write access to the device */
-		blockdev_close(fs->bdev);
-		fs->bdev = NULL;
-		bopts.read_only = false;
-		ret = blockdev_open(image, &bopts, &fs->bdev);
+		ret = bdev_reopen_writable(fs, image, &bopts);
 		if (ret) {
-			fs->bdev = NULL;
 			mount_fail(errbuf, errlen, -EROFS,
 				   "jbdlab: %s: journal recovery required but write access unavailable (%s), cannot proceed (try mounting with noload)",
 				   image, strerror(-ret));
@@ -601,12 +613,8 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 				mutex_unlock(&fs->fs_lock);
 				invalidate_bh_lrus();
 				address_space_destroy(&fs->mapping);
-				blockdev_close(fs->bdev);
-				fs->bdev = NULL;
-				bopts.read_only = false;
-				ret = blockdev_open(image, &bopts, &fs->bdev);
+				ret = bdev_reopen_writable(fs, image, &bopts);
 				if (ret) {
-					fs->bdev = NULL;
 					mount_fail(errbuf, errlen, ret, "jbdlab: %s: cannot reopen: %s",
 						   image, strerror(-ret));
 					goto out_free;
