@@ -140,9 +140,11 @@ static void *pool_refill_thread(void *unused)
 	return NULL;
 }
 
-/* The child of a fork() has no refill thread: start another on demand. */
+/* The child of a fork() has no refill thread: start another on demand
+ * (and the parent's may have held the ready lock at the fork). */
 static void pool_atfork_child(void)
 {
+	spin_lock_init(&pool_ready_lock);
 	pthread_mutex_init(&pool_refill_mutex, NULL);
 	pthread_cond_init(&pool_refill_wait, NULL);
 	pool_refill_started = false;
