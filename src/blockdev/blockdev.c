@@ -565,7 +565,7 @@ void blk_finish_plug(struct blk_plug *plug)
 void blk_submit(struct block_device *bdev, struct blk_request *rq)
 {
 	struct blk_plug *plug = current_plug;
-	bool wake = false;
+	LIST_HEAD(one);
 
 	if (plug) {
 		if (plug->bdev != bdev || plug->count >= BLK_PLUG_MAX)
@@ -575,18 +575,8 @@ void blk_submit(struct block_device *bdev, struct blk_request *rq)
 		plug->count++;
 		return;
 	}
-	atomic_fetch_add(&bdev->inflight, 1);
-	spin_lock(&bdev->q_lock);
-	rq->seq = bdev->q_seq++;
-	list_add_tail(&rq->queue, &bdev->q);
-	if (bdev->q_sleepers && !bdev->q_wake_pending) {
-		bdev->q_wake_pending = true;
-		wake = true;
-	}
-	spin_unlock(&bdev->q_lock);
-
-	if (wake)
-		blk_wake_io_thread(bdev);
+	list_add_tail(&rq->queue, &one);
+	blk_queue_list(bdev, &one, 1);
 }
 
 struct blk_sync {
