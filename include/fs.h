@@ -190,6 +190,9 @@ struct jfs_replay_report {
 #define JFS_REPLAY_NO_ORPHANS	0x2	/* replay only: leave the orphan list for the next mount
 					 * (without it the orphans are released after the replay,
 					 * as e2fsck -E journal_only does) */
+#define JFS_REPLAY_PAGECACHE	0x4	/* recover through the page cache, as a mount does,
+					 * instead of the offline path's private buffers
+					 * (recovery.c, "Offline recovery") */
 
 /* `jbdlab replay`: recover IMAGE's journal like e2fsck -E journal_only.
  * Returns 0 (replayed; errbuf holds the summary line), JFS_REPLAY_NOTHING

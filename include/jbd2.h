@@ -346,6 +346,7 @@ struct journal_s {
 	unsigned long long j_blk_offset;	/* [const] */
 	unsigned int j_total_len;		/* s_maxlen [const] */
 	const uint64_t *j_blockmap;		/* journal logical -> fs physical block [const] */
+	bool j_recover_direct;			/* offline recovery, private buffers (recovery.c) [const] */
 	_Atomic int j_reserved_credits;		/* reserved handles (unused: rsv_blocks must be 0) [atomic] */
 
 	tid_t j_tail_sequence;			/* [j_state_lock] */

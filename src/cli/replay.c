@@ -19,13 +19,16 @@ int jbdlab_logdump_main(int argc, char **argv);
 static int usage(FILE *f, const char *cmd, int status)
 {
 	if (!strcmp(cmd, "replay"))
-		fprintf(f, "usage: jbdlab replay [--kernel] [--no-orphans] IMAGE\n\n"
+		fprintf(f, "usage: jbdlab replay [--kernel] [--no-orphans] [--page-cache] IMAGE\n\n"
 			"Recover the journal of an ext4 image (like e2fsck -E journal_only):\n"
 			"replay every complete transaction, reset the log, clear needs_recovery,\n"
 			"then release the orphan list as e2fsck does.\n"
 			"  --no-orphans  replay only (like debugfs jr): the next mount releases them\n"
 			"  --kernel   on a failed recovery leave the journal as it is (kernel mount\n"
 			"             semantics) instead of resetting it and marking the fs for fsck\n"
+			"  --page-cache  replay through the simulated page cache, as a mount does\n"
+			"             (every log and home block a cache folio; slower), instead of\n"
+			"             private buffers written home in log order\n"
 			"Exit status: 0 replayed or nothing to do, 1 error or refused, 2 usage.\n");
 	else
 		fprintf(f, "usage: jbdlab logdump IMAGE\n\n"
@@ -50,6 +53,8 @@ int jbdlab_replay_main(int argc, char **argv)
 			flags |= JFS_REPLAY_KERNEL;
 		else if (!strcmp(argv[i], "--no-orphans"))
 			flags |= JFS_REPLAY_NO_ORPHANS;
+		else if (!strcmp(argv[i], "--page-cache"))
+			flags |= JFS_REPLAY_PAGECACHE;
 		else if (argv[i][0] == '-' || image)
 			return usage(stderr, "replay", 2);
 		else

@@ -315,6 +315,8 @@ int jfs_journal_replay_bdev(struct block_device *bdev, struct address_space *map
 	j = jbd2_journal_init_recovery(bdev, blockmap, nblocks, blocksize, &err, errbuf, errlen);
 	if (!j)
 		return err;
+	if (flags & JFS_REPLAY_PAGECACHE)
+		j->j_recover_direct = false;
 	rep->needs_recovery = read_needs_recovery(bdev, blocksize, &err);
 	if (err) {
 		msg(errbuf, errlen, "cannot read the superblock");

@@ -47,6 +47,10 @@
  * be needed; we have none, so recovery refuses (-EOPNOTSUPP) before the
  * replay pass writes anything (peers.md trap 11).
  *
+ * Offline recovery (`jbdlab replay`, below) runs the same passes over
+ * private buffers instead of the page cache, as e2fsck runs the kernel's
+ * recovery.c over a buffer layer of its own.
+ *
  * The recovery revoke hash lives here; the kernel keeps it in revoke.c
  * (jbd2_journal_set_revoke/test_revoke/clear_revoke over j_revoke), but in
  * jbdlab revoke.c belongs to the runtime journal and its two running
@@ -64,6 +68,9 @@
  * can see, so it takes no journal lock and holds only buffer_head
  * references (b_count) and, around each replayed copy, the buffer lock of
  * the fs block being written.  The page cache below has its own locks.
+ * Offline, the log copies, the window and the write queue belong to the
+ * one recovering thread; a cached fs block it updates is changed under
+ * that block's buffer lock.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -162,6 +169,13 @@ struct recovery_ctx {
 	struct jbd2_recovery_info *info;	/* carried between passes [owner: recovery] */
 	struct recovery_revoke_table revoke;	/* [owner: recovery] */
 	uint64_t dev_blocks;			/* fs blocks on the device [const] */
+	/* offline recovery (j_recover_direct): see "Offline recovery" below */
+	char *win;				/* RECOVERY_WINDOW log blocks [owner: recovery] */
+	unsigned long win_first;		/* log offset of win[0] [owner: recovery] */
+	unsigned int win_nr;			/* valid blocks in win [owner: recovery] */
+	struct buffer_head **wq;		/* replayed blocks to write [owner: recovery] */
+	unsigned int wq_nr;			/* [owner: recovery] */
+	int write_err;				/* first write error [owner: recovery] */
 };
 
 /*
@@ -210,6 +224,8 @@ static void do_readahead(struct recovery_ctx *rc, unsigned long start)
 	blk_finish_plug(&plug);
 }
 
+static int jread_direct(struct recovery_ctx *rc, struct buffer_head **bhp, unsigned long offset);
+
 /*
  * jread(): read journal block `offset` through the page cache, mapping it
  * with the journal's block map (jbd2_journal_bmap()).  Returns 0 with a
@@ -231,6 +247,8 @@ static int jread(struct recovery_ctx *rc, struct buffer_head **bhp, unsigned lon
 		fprintf(stderr, "JBD2: bad block at offset %lu\n", offset);
 		return -EFSCORRUPTED;
 	}
+	if (j->j_recover_direct)
+		return jread_direct(rc, bhp, offset);
 	bh = bdev_getblk(j->j_dev, blocknr, j->j_blocksize);
 	if (!buffer_uptodate(bh)) {
 		/* A brand new buffer: start readahead (it submits this block
@@ -245,6 +263,223 @@ static int jread(struct recovery_ctx *rc, struct buffer_head **bhp, unsigned lon
 		}
 	}
 	*bhp = bh;
+	return 0;
+}
+
+/* ------------------------------------------------------ offline recovery */
+
+/*
+ * Offline recovery (`jbdlab replay`, journal->j_recover_direct).  The
+ * passes are the same code; only the buffer layer under them differs, as
+ * e2fsprogs runs the kernel's recovery.c over a buffer layer of its own
+ * (e2fsck/journal.c: getblk mallocs a private buffer, brelse writes a dirty
+ * one home and frees it).  Here:
+ *   - jread() copies the log block out of a window of RECOVERY_WINDOW log
+ *     blocks read in one plugged batch (the kernel's readahead, without
+ *     keeping the log in the page cache): the bh it returns is private,
+ *     jput() frees it;
+ *   - the replay pass hands each verified logged copy, magic restored, to
+ *     the write queue instead of copying it into a page-cache buffer; the
+ *     queue goes to the disk in log order, RECOVERY_WINDOW blocks at a
+ *     time (the device completes in order, so a later copy of the same
+ *     block lands last), and recovery ends with a flush, as sync_blockdev();
+ *   - a replayed block that the page cache does hold (the journal and fs
+ *     superblocks that were read to get here) is updated in place, so the
+ *     cache never serves the pre-replay bytes.
+ * A replay through the page cache touches every log block and every home
+ * block as a new cache folio; this path touches a few MiB, reused.  The
+ * mount path (jbd2_journal_recover() from jbd2_journal_load()) keeps the
+ * kernel's page-cache recovery.
+ */
+#define RECOVERY_WINDOW	256
+
+struct recovery_io_batch {
+	_Atomic long pending;		/* requests not completed [atomic] */
+	_Atomic int error;		/* first error [atomic] */
+};
+
+struct recovery_io_req {
+	struct blk_request rq;
+	struct recovery_io_batch *batch;	/* [const] */
+};
+
+static void recovery_io_end(struct blk_request *rq, int error)
+{
+	struct recovery_io_batch *b = container_of(rq, struct recovery_io_req, rq)->batch;
+
+	if (error) {
+		int zero = 0;
+
+		atomic_compare_exchange_strong(&b->error, &zero, error);
+	}
+	if (atomic_fetch_sub(&b->pending, 1) == 1)
+		wake_up_var(&b->pending);
+}
+
+/*
+ * Read or write n blocks (device block numbers blocks[i], buffers bufs[i])
+ * as one plugged batch and wait for all of them.  Returns 0, -EIO or
+ * -ENOMEM.  Entry: no locks (sleeps).
+ */
+static int recovery_rw_blocks(struct block_device *bdev, unsigned int opf, unsigned int bs,
+			      const uint64_t *blocks, char *const *bufs, unsigned int n)
+{
+	struct recovery_io_batch b = { .pending = n };
+	struct recovery_io_req *r;
+	struct blk_plug plug;
+
+	if (!n)
+		return 0;
+	r = calloc(n, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	blk_start_plug(&plug);
+	for (unsigned int i = 0; i < n; i++) {
+		r[i].rq.opf = opf;
+		r[i].rq.pos = blocks[i] * bs;
+		r[i].rq.len = bs;
+		r[i].rq.buf = bufs[i];
+		r[i].rq.end_io = recovery_io_end;
+		r[i].batch = &b;
+		INIT_LIST_HEAD(&r[i].rq.queue);
+		blk_submit(bdev, &r[i].rq);
+	}
+	blk_finish_plug(&plug);
+	wait_var_event(&b.pending, atomic_load(&b.pending) == 0);
+	free(r);
+	return atomic_load(&b.error) ? -EIO : 0;
+}
+
+/* Fill the window with the log blocks from `offset` on; 0 or -errno. */
+static int recovery_window_fill(struct recovery_ctx *rc, unsigned long offset, unsigned int max)
+{
+	journal_t *j = rc->journal;
+	uint64_t blocks[RECOVERY_WINDOW];
+	char *bufs[RECOVERY_WINDOW];
+	unsigned int n = 0;
+	int err;
+
+	rc->win_nr = 0;
+	if (!rc->win) {
+		rc->win = malloc((size_t)RECOVERY_WINDOW * j->j_blocksize);
+		if (!rc->win)
+			return -ENOMEM;
+	}
+	while (n < max && offset + n < j->j_total_len && j->j_blockmap[offset + n] < rc->dev_blocks) {
+		blocks[n] = j->j_blockmap[offset + n];
+		bufs[n] = rc->win + (size_t)n * j->j_blocksize;
+		n++;
+	}
+	err = recovery_rw_blocks(j->j_dev, REQ_OP_READ, j->j_blocksize, blocks, bufs, n);
+	if (err)
+		return err;
+	rc->win_first = offset;
+	rc->win_nr = n;
+	return 0;
+}
+
+/* jread() of offline recovery.  Entry: offset and its block were checked. */
+static int jread_direct(struct recovery_ctx *rc, struct buffer_head **bhp, unsigned long offset)
+{
+	journal_t *j = rc->journal;
+	struct buffer_head *bh;
+	int err = 0;
+
+	if (offset < rc->win_first || offset >= rc->win_first + rc->win_nr) {
+		err = recovery_window_fill(rc, offset, RECOVERY_WINDOW);
+		if (err == -EIO)	/* the block alone, as a jread() of it would */
+			err = recovery_window_fill(rc, offset, 1);
+	}
+	if (err) {
+		fprintf(stderr, "JBD2: Failed to read block at offset %lu\n", offset);
+		return err;
+	}
+	bh = alloc_buffer_head();
+	bh->b_data = malloc(j->j_blocksize);
+	if (!bh->b_data) {
+		free_buffer_head(bh);
+		return -ENOMEM;
+	}
+	memcpy(bh->b_data, rc->win + (offset - rc->win_first) * j->j_blocksize, j->j_blocksize);
+	bh->b_bdev = j->j_dev;
+	bh->b_blocknr = j->j_blockmap[offset];
+	bh->b_size = j->j_blocksize;
+	set_buffer_mapped(bh);
+	set_buffer_uptodate(bh);
+	*bhp = bh;
+	return 0;
+}
+
+/* Release a bh from jread(). */
+static void jput(struct recovery_ctx *rc, struct buffer_head *bh)
+{
+	if (!rc->journal->j_recover_direct) {
+		brelse(bh);
+		return;
+	}
+	put_bh(bh);
+	free(bh->b_data);
+	free_buffer_head(bh);
+}
+
+/* Write the queued replayed blocks home, in log order, and free them. */
+static void replay_write_queue(struct recovery_ctx *rc)
+{
+	journal_t *j = rc->journal;
+	uint64_t blocks[RECOVERY_WINDOW];
+	char *bufs[RECOVERY_WINDOW];
+	int err;
+
+	for (unsigned int i = 0; i < rc->wq_nr; i++) {
+		blocks[i] = rc->wq[i]->b_blocknr;
+		bufs[i] = rc->wq[i]->b_data;
+	}
+	err = recovery_rw_blocks(j->j_fs_dev, REQ_OP_WRITE, j->j_blocksize, blocks, bufs, rc->wq_nr);
+	if (err && !rc->write_err)
+		rc->write_err = err;
+	for (unsigned int i = 0; i < rc->wq_nr; i++)
+		jput(rc, rc->wq[i]);
+	rc->wq_nr = 0;
+}
+
+/*
+ * The replay of one verified logged copy, offline: obh (ours) becomes the
+ * home block's write buffer.  Returns 0 or -ENOMEM.
+ */
+static int replay_queue(struct recovery_ctx *rc, struct buffer_head *obh,
+			unsigned long long blocknr, unsigned int flags)
+{
+	journal_t *j = rc->journal;
+	struct buffer_head *cached;
+
+	if (!rc->wq) {
+		rc->wq = calloc(RECOVERY_WINDOW, sizeof(*rc->wq));
+		if (!rc->wq) {
+			jput(rc, obh);
+			return -ENOMEM;
+		}
+	}
+	if (flags & JBD2_FLAG_ESCAPE) {
+		uint32_t magic = htonl(JBD2_MAGIC_NUMBER);
+
+		memcpy(obh->b_data, &magic, sizeof(magic));
+	}
+	obh->b_bdev = j->j_fs_dev;
+	obh->b_blocknr = blocknr;
+	cached = __find_get_block(j->j_fs_dev, blocknr, j->j_blocksize);
+	if (cached) {
+		lock_buffer(cached);
+		memcpy(cached->b_data, obh->b_data, j->j_blocksize);
+		set_buffer_uptodate(cached);
+		unlock_buffer(cached);
+		brelse(cached);
+	}
+	rc->wq[rc->wq_nr++] = obh;
+	rc->info->nr_replays++;
+	/* With out-of-order completion, two copies of one block in a batch
+	 * could land in either order: write one at a time. */
+	if (rc->wq_nr == RECOVERY_WINDOW || j->j_fs_dev->reorder)
+		replay_write_queue(rc);
 	return 0;
 }
 
@@ -310,7 +545,7 @@ static int calc_chksums(struct recovery_ctx *rc, struct buffer_head *bh,
 			return 1;
 		}
 		*crc32_sum = jbd2_crc32_be(*crc32_sum, obh->b_data, obh->b_size);
-		brelse(obh);
+		jput(rc, obh);
 	}
 	return 0;
 }
@@ -372,25 +607,27 @@ static int replay_tag(struct recovery_ctx *rc, const char *tagp, unsigned int fl
 	}
 	blocknr = jbd2_tag_blocknr(j, tagp);
 	if (recovery_test_revoke(&rc->revoke, blocknr, seq)) {
-		brelse(obh);
+		jput(rc, obh);
 		rc->info->nr_revoke_hits++;
 		return 0;
 	}
 	if (!jbd2_block_tag_csum_verify(j, tagp, obh->b_data, seq)) {
-		brelse(obh);
+		jput(rc, obh);
 		*success = -EFSBADCRC;
 		*block_error = true;
 		fprintf(stderr, "JBD2: Invalid checksum recovering data block %llu in log\n", blocknr);
 		return 0;
 	}
 	if (blocknr >= rc->dev_blocks) {
-		brelse(obh);
+		jput(rc, obh);
 		*success = -EFSCORRUPTED;
 		*block_error = true;
 		fprintf(stderr, "JBD2: block %llu in log is beyond the device (%llu blocks)\n",
 			blocknr, (unsigned long long)rc->dev_blocks);
 		return 0;
 	}
+	if (j->j_recover_direct)
+		return replay_queue(rc, obh, blocknr, flags);
 	/* The fs block's buffer: its old contents are never read. */
 	nbh = bdev_getblk(j->j_fs_dev, blocknr, j->j_blocksize);
 	lock_buffer(nbh);
@@ -404,7 +641,7 @@ static int replay_tag(struct recovery_ctx *rc, const char *tagp, unsigned int fl
 	mark_buffer_dirty(nbh);
 	rc->info->nr_replays++;
 	unlock_buffer(nbh);
-	brelse(obh);
+	jput(rc, obh);
 	brelse(nbh);
 	return 0;
 }
@@ -436,7 +673,7 @@ static bool fc_replay_needed(struct recovery_ctx *rc, tid_t expected)
 	tag = le16toh(tag);
 	tid = le32toh(tid);
 	need = tag == EXT4_FC_TAG_HEAD && tid == expected;
-	brelse(bh);
+	jput(rc, bh);
 	return need;
 }
 
@@ -486,13 +723,13 @@ static int do_one_pass(struct recovery_ctx *rc, enum passtype pass)
 
 		hdr = (const journal_header_t *)bh->b_data;
 		if (ntohl(hdr->h_magic) != JBD2_MAGIC_NUMBER) {
-			brelse(bh);
+			jput(rc, bh);
 			break;
 		}
 		blocktype = ntohl(hdr->h_blocktype);
 		sequence = ntohl(hdr->h_sequence);
 		if (sequence != next_commit_ID) {
-			brelse(bh);
+			jput(rc, bh);
 			break;
 		}
 
@@ -507,7 +744,7 @@ static int do_one_pass(struct recovery_ctx *rc, enum passtype pass)
 				if (pass != PASS_SCAN) {
 					fprintf(stderr, "JBD2: Invalid checksum recovering block %lu in log\n",
 						next_log_block);
-					brelse(bh);
+					jput(rc, bh);
 					err = -EFSBADCRC;
 					goto failed;
 				}
@@ -521,14 +758,14 @@ static int do_one_pass(struct recovery_ctx *rc, enum passtype pass)
 					walked += count_tags(j, bh);
 					bad = calc_chksums(rc, bh, &next_log_block, &crc32_sum);
 
-					brelse(bh);
+					jput(rc, bh);
 					if (bad)
 						goto done;
 					continue;
 				}
 				walked += count_tags(j, bh);
 				next_log_block = wrap(j, next_log_block + count_tags(j, bh));
-				brelse(bh);
+				jput(rc, bh);
 				continue;
 			}
 
@@ -544,7 +781,7 @@ static int do_one_pass(struct recovery_ctx *rc, enum passtype pass)
 				err = replay_tag(rc, tagp, flags, io_block, sequence, &success,
 						 &block_error);
 				if (err) {
-					brelse(bh);
+					jput(rc, bh);
 					goto failed;
 				}
 				off += tag_bytes;
@@ -553,7 +790,7 @@ static int do_one_pass(struct recovery_ctx *rc, enum passtype pass)
 				if (flags & JBD2_FLAG_LAST_TAG)
 					break;
 			}
-			brelse(bh);
+			jput(rc, bh);
 			continue;
 		}
 
@@ -575,11 +812,11 @@ static int do_one_pass(struct recovery_ctx *rc, enum passtype pass)
 				if (commit_time >= last_trans_commit_time) {
 					fprintf(stderr, "JBD2: Invalid checksum found in transaction %u\n",
 						next_commit_ID);
-					brelse(bh);
+					jput(rc, bh);
 					err = -EFSBADCRC;
 					goto failed;
 				}
-				brelse(bh);
+				jput(rc, bh);
 				goto done;
 			}
 			if (pass == PASS_SCAN && jbd2_has_feature_checksum(j)) {
@@ -587,7 +824,7 @@ static int do_one_pass(struct recovery_ctx *rc, enum passtype pass)
 
 				if (info->end_transaction) {
 					j->j_failed_commit = info->end_transaction;
-					brelse(bh);
+					jput(rc, bh);
 					goto done;
 				}
 				/* The v1 sum matches, or the commit carries none. */
@@ -601,13 +838,13 @@ static int do_one_pass(struct recovery_ctx *rc, enum passtype pass)
 chksum_error:
 				if (commit_time < last_trans_commit_time) {
 					/* stale lap: end of log, no error */
-					brelse(bh);
+					jput(rc, bh);
 					goto done;
 				}
 				info->end_transaction = next_commit_ID;
 				if (!jbd2_has_feature_async_commit(j)) {
 					j->j_failed_commit = next_commit_ID;
-					brelse(bh);
+					jput(rc, bh);
 					goto done;
 				}
 			}
@@ -615,7 +852,7 @@ chksum_error:
 				last_trans_commit_time = commit_time;
 				head_block = next_log_block;
 			}
-			brelse(bh);
+			jput(rc, bh);
 			next_commit_ID++;
 			walked = 0;
 			continue;
@@ -626,18 +863,18 @@ chksum_error:
 			if (pass == PASS_SCAN && !jbd2_descriptor_block_csum_verify(j, bh->b_data))
 				need_check_commit_time = true;
 			if (pass != PASS_REVOKE) {
-				brelse(bh);
+				jput(rc, bh);
 				continue;
 			}
 			err = scan_revoke_records(rc, bh, next_commit_ID);
-			brelse(bh);
+			jput(rc, bh);
 			if (err)
 				goto failed;
 			continue;
 
 		default:
 			/* Unrecognised block type: end of the scan. */
-			brelse(bh);
+			jput(rc, bh);
 			goto done;
 		}
 	}
@@ -714,7 +951,14 @@ int jbd2_journal_recover_info(journal_t *journal, struct jbd2_recovery_info *inf
 	info->end_transaction--;	/* report [start, end) */
 
 	recovery_clear_revoke(&rc->revoke);
+	if (rc->wq_nr)
+		replay_write_queue(rc);
+	err2 = rc->write_err;
+	free(rc->wq);
+	free(rc->win);
 	free(rc);
+	if (!err)
+		err = err2;
 	err2 = sync_blockdev(journal->j_fs_dev);
 	if (!err)
 		err = err2;
@@ -777,6 +1021,7 @@ int jbd2_journal_skip_recovery(journal_t *journal)
 		rc->dev_blocks = journal->j_fs_dev->size / journal->j_blocksize;
 		err = do_one_pass(rc, PASS_SCAN);
 		recovery_clear_revoke(&rc->revoke);	/* empty: the scan loads no revokes */
+		free(rc->win);
 		free(rc);
 	}
 
@@ -798,6 +1043,8 @@ int jbd2_journal_skip_recovery(journal_t *journal)
  * jbd2_journal_init_inode() + load_superblock()).  Built here with a
  * minimal helper because the runtime journal's jbd2_journal_init() does
  * not exist yet; only the fields recovery reads are set.
+ * The journal is set up for offline recovery (j_recover_direct); a caller
+ * that wants the page-cache recovery of a mount clears it.
  * Entry: bdev->bd_mapping is the page cache at the fs block size; no locks.
  */
 journal_t *jbd2_journal_init_recovery(struct block_device *bdev, const uint64_t *blockmap,
@@ -831,6 +1078,7 @@ journal_t *jbd2_journal_init_recovery(struct block_device *bdev, const uint64_t 
 	j->j_blocksize = (int)blocksize;
 	j->j_blockmap = blockmap;
 	j->j_total_len = nblocks;
+	j->j_recover_direct = true;
 	j->j_sb_buffer = __bread(bdev, blockmap[0], blocksize);
 	if (!j->j_sb_buffer) {
 		snprintf(errbuf, errlen, "cannot read the journal superblock");

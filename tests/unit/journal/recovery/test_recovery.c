@@ -8,7 +8,9 @@
  * every variant -- classic 8/12 bytes, csum v2 10/14 bytes, tag3 16 bytes
  * -- escaped data blocks, revoke blocks with 32- and 64-bit records,
  * commit blocks with v1/v2/v3 checksums), marks the fs needs_recovery and
- * runs jfs_replay_report().  The expected outcome follows the kernel's
+ * runs jfs_replay_report() -- twice over: with the offline path's private
+ * buffers (`jbdlab replay`) and with JFS_REPLAY_PAGECACHE, the page-cache
+ * recovery a mount runs.  The expected outcome follows the kernel's
  * do_one_pass(): which blocks are written home, which are revoked, where
  * the log ends, what the journal superblock says afterwards.
  *
@@ -42,11 +44,14 @@
 
 static int failures, checks;
 
+static unsigned int replay_mode;	/* 0 or JFS_REPLAY_PAGECACHE */
+
 #define CHECK(cond, ...) do { \
 	checks++; \
 	if (!(cond)) { \
 		failures++; \
-		fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+		fprintf(stderr, "FAIL %s:%d [%s]: %s: ", __FILE__, __LINE__, \
+			replay_mode ? "page cache" : "offline", #cond); \
 		fprintf(stderr, __VA_ARGS__); \
 		fputc('\n', stderr); \
 	} \
@@ -393,7 +398,7 @@ static void case_tags_revoke(unsigned int bs, const struct variant *v, bool wrap
 	put_descriptor(&im, 103, 1, blocks, data, -1);	/* no commit */
 	arm(&im, 100, start);
 
-	ret = jfs_replay_report(im.path, 0, &rep, err, sizeof(err));
+	ret = jfs_replay_report(im.path, replay_mode, &rep, err, sizeof(err));
 	CHECK(ret == 0, "%s%s: replay returned %d: %s", v->name, wrap ? "/wrap" : "", ret, err);
 	CHECK(rep.start_tid == 100 && rep.end_tid == 103, "%s: tids %u..%u", v->name, rep.start_tid,
 	      rep.end_tid);
@@ -408,11 +413,63 @@ static void case_tags_revoke(unsigned int bs, const struct variant *v, bool wrap
 	CHECK(jsb_on_disk(&im, &s) == 104 && s == 0, "%s: next tid %u start %u", v->name,
 	      jsb_on_disk(&im, &s), s);
 	CHECK(fsck(&im) == 0, "%s: e2fsck -fn after replay", v->name);
-	ret = jfs_replay_report(im.path, 0, &rep, err, sizeof(err));
+	ret = jfs_replay_report(im.path, replay_mode, &rep, err, sizeof(err));
 	CHECK(ret == JFS_REPLAY_NOTHING, "%s: second replay %d: %s", v->name, ret, err);
 
 	img_free(&im);
 	free(pa); free(pb); free(pc); free(pd); free(pa3); free(pe); free(origA); free(origE);
+}
+
+/*
+ * Case "super": T1 logs the block that holds the ext4 superblock, with a
+ * new volume name.  After the replay the superblock has that name AND
+ * needs_recovery clear: the superblock update that follows the replay must
+ * start from the replayed bytes, never from the copy read before it (the
+ * offline path writes replayed blocks around the page cache).
+ */
+static void case_super(unsigned int bs, const struct variant *v)
+{
+	struct img im;
+	struct jfs_replay_report rep;
+	struct ext2_super_block es;
+	char err[512];
+	uint64_t blocks[1];
+	unsigned char *sbblk, *data[1];
+	size_t off = 1024 % bs;
+	int ret;
+
+	img_make(&im, bs, v->mkfs);
+	img_features(&im, v->compat, v->incompat);
+	blocks[0] = 1024 / bs;
+	sbblk = malloc(bs);
+	if (!sbblk)
+		die("malloc");
+	pread_all(im.path, blocks[0] * bs, sbblk, bs);
+	memcpy(&es, sbblk + off, sizeof(es));
+	memset(es.s_volume_name, 0, sizeof(es.s_volume_name));
+	memcpy(es.s_volume_name, "replayed-sb", 11);
+	es.s_feature_incompat |= EXT3_FEATURE_INCOMPAT_RECOVER;	/* as logged by a live fs */
+	if (es.s_feature_ro_compat & EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)
+		es.s_checksum = ext2fs_crc32c_le(~0U, (unsigned char *)&es,
+						 offsetof(struct ext2_super_block, s_checksum));
+	memcpy(sbblk + off, &es, sizeof(es));
+	data[0] = sbblk;
+	im.pos = 1;
+	put_descriptor(&im, 100, 1, blocks, data, -1);
+	put_commit(&im, 100, 1000, false);
+	arm(&im, 100, 1);
+
+	ret = jfs_replay_report(im.path, replay_mode, &rep, err, sizeof(err));
+	CHECK(ret == 0 && rep.nr_replays == 1, "%s: super: replay %d (%d blocks): %s", v->name,
+	      ret, rep.nr_replays, err);
+	pread_all(im.path, 1024, &es, sizeof(es));
+	CHECK(!memcmp(es.s_volume_name, "replayed-sb", 12), "%s: super: the replayed superblock "
+	      "was overwritten (volume name \"%.16s\")", v->name, es.s_volume_name);
+	CHECK(!(es.s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER),
+	      "%s: super: needs_recovery still set", v->name);
+	CHECK(fsck(&im) == 0, "%s: super: e2fsck -fn after replay", v->name);
+	img_free(&im);
+	free(sbblk);
 }
 
 /* T1 ok, T2's commit is bad: T1 replayed, T2 not, failed_commit = T2. */
@@ -437,7 +494,7 @@ static void case_bad_commit(unsigned int bs, const struct variant *v)
 	put_descriptor(&im, 6, 1, &B, data, -1);
 	put_commit(&im, 6, 60, true);
 	arm(&im, 5, 1);
-	ret = jfs_replay_report(im.path, 0, &rep, err, sizeof(err));
+	ret = jfs_replay_report(im.path, replay_mode, &rep, err, sizeof(err));
 	CHECK(ret == 0, "%s: bad commit: replay %d: %s", v->name, ret, err);
 	CHECK(block_is(&im, A, pa) && block_is(&im, B, orig), "%s: only T5 replayed", v->name);
 	CHECK(rep.failed_commit == 6 && rep.end_tid == 6, "%s: failed commit %u end %u", v->name,
@@ -467,7 +524,7 @@ static void case_bad_tag(unsigned int bs, const struct variant *v)
 	put_descriptor(&im, 9, 2, blocks, data, 1);
 	put_commit(&im, 9, 90, false);
 	arm(&im, 9, 1);
-	ret = jfs_replay_report(im.path, 0, &rep, err, sizeof(err));
+	ret = jfs_replay_report(im.path, replay_mode, &rep, err, sizeof(err));
 	CHECK(ret == -EFSBADCRC, "%s: bad tag: replay %d: %s", v->name, ret, err);
 	CHECK(block_is(&im, blocks[0], pa) && block_is(&im, blocks[1], orig),
 	      "%s: good block replayed, bad one skipped", v->name);
@@ -496,7 +553,7 @@ static void case_bad_rcount(unsigned int bs, const struct variant *v)
 	put_revoke(&im, 2, 1, &A, 0xffff);
 	put_commit(&im, 2, 11, false);
 	arm(&im, 1, 1);
-	ret = jfs_replay_report(im.path, 0, &rep, err, sizeof(err));
+	ret = jfs_replay_report(im.path, replay_mode, &rep, err, sizeof(err));
 	CHECK(ret == -EINVAL, "%s: bad r_count: replay %d: %s", v->name, ret, err);
 	CHECK(block_is(&im, A, orig), "%s: nothing replayed", v->name);
 	img_free(&im);
@@ -818,22 +875,26 @@ int main(int argc, char **argv)
 	if (system("command -v mkfs.ext4 >/dev/null && command -v e2fsck >/dev/null"))
 		return 77;
 	case_format();
-	for (size_t i = 0; i < ARRAY_SIZE(variants); i++) {
-		case_tags_revoke(bs, &variants[i], false);
-		case_tags_revoke(bs, &variants[i], true);
-		if (variants[i].compat || (variants[i].incompat & (JBD2_FEATURE_INCOMPAT_CSUM_V2 |
-								   JBD2_FEATURE_INCOMPAT_CSUM_V3)))
-			case_bad_commit(bs, &variants[i]);
-		if (variants[i].incompat & (JBD2_FEATURE_INCOMPAT_CSUM_V2 | JBD2_FEATURE_INCOMPAT_CSUM_V3))
-			case_bad_tag(bs, &variants[i]);
-		case_bad_rcount(bs, &variants[i]);
-		case_stale(bs, &variants[i], false);
-		case_stale(bs, &variants[i], true);
-		if (variants[i].incompat & (JBD2_FEATURE_INCOMPAT_CSUM_V2 | JBD2_FEATURE_INCOMPAT_CSUM_V3))
-			case_stale_corrupt(bs, &variants[i], true);
-		if (variants[i].compat || (variants[i].incompat & (JBD2_FEATURE_INCOMPAT_CSUM_V2 |
-								   JBD2_FEATURE_INCOMPAT_CSUM_V3)))
-			case_stale_corrupt(bs, &variants[i], false);
+	for (int m = 0; m < 2; m++) {
+		replay_mode = m ? JFS_REPLAY_PAGECACHE : 0;
+		for (size_t i = 0; i < ARRAY_SIZE(variants); i++) {
+			case_tags_revoke(bs, &variants[i], false);
+			case_tags_revoke(bs, &variants[i], true);
+			case_super(bs, &variants[i]);
+			if (variants[i].compat || (variants[i].incompat & (JBD2_FEATURE_INCOMPAT_CSUM_V2 |
+									   JBD2_FEATURE_INCOMPAT_CSUM_V3)))
+				case_bad_commit(bs, &variants[i]);
+			if (variants[i].incompat & (JBD2_FEATURE_INCOMPAT_CSUM_V2 | JBD2_FEATURE_INCOMPAT_CSUM_V3))
+				case_bad_tag(bs, &variants[i]);
+			case_bad_rcount(bs, &variants[i]);
+			case_stale(bs, &variants[i], false);
+			case_stale(bs, &variants[i], true);
+			if (variants[i].incompat & (JBD2_FEATURE_INCOMPAT_CSUM_V2 | JBD2_FEATURE_INCOMPAT_CSUM_V3))
+				case_stale_corrupt(bs, &variants[i], true);
+			if (variants[i].compat || (variants[i].incompat & (JBD2_FEATURE_INCOMPAT_CSUM_V2 |
+									   JBD2_FEATURE_INCOMPAT_CSUM_V3)))
+				case_stale_corrupt(bs, &variants[i], false);
+		}
 	}
 	printf("test_recovery %u: %s (%d checks, %d failures)\n", bs, failures ? "FAIL" : "ok", checks,
 	       failures);
