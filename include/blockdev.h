@@ -98,6 +98,9 @@ void blk_finish_plug(struct blk_plug *plug);
 void blk_flush_plug(struct blk_plug *plug);
 /* Synchronous helpers (submit + wait). */
 int blk_rw_sync(struct block_device *bdev, unsigned int opf, uint64_t pos, void *buf, size_t len);
+/* n requests of one block each (blocks[i] * bs <-> bufs[i]), plugged, all waited for. */
+int blk_rw_blocks_sync(struct block_device *bdev, unsigned int opf, unsigned int bs,
+		       const uint64_t *blocks, char *const *bufs, unsigned int n);
 /* Make every completed write durable (fdatasync + log FLUSH entry). */
 int blkdev_issue_flush(struct block_device *bdev);
 /* Wait until no request is in flight. */

@@ -609,6 +609,60 @@ int blk_rw_sync(struct block_device *bdev, unsigned int opf, uint64_t pos, void 
 	return s.error;
 }
 
+struct blk_sync_batch {
+	_Atomic long pending;		/* requests not completed [atomic] */
+	_Atomic int error;		/* first error [atomic] */
+};
+
+struct blk_sync_rq {
+	struct blk_request rq;
+	struct blk_sync_batch *batch;	/* [const] */
+};
+
+static void blk_end_sync_batch(struct blk_request *rq, int error)
+{
+	struct blk_sync_batch *b = container_of(rq, struct blk_sync_rq, rq)->batch;
+	int zero = 0;
+
+	if (error)
+		atomic_compare_exchange_strong(&b->error, &zero, error);
+	if (atomic_fetch_sub(&b->pending, 1) == 1)
+		wake_up_var(&b->pending);
+}
+
+/*
+ * Submit n block requests under one plug (adjacent ones merge) and wait
+ * for all of them: block blocks[i] of size bs to or from bufs[i], in
+ * submission order unless the device reorders.  Returns 0, the first
+ * error, or -ENOMEM.  No spinlock held; sleeps.
+ */
+int blk_rw_blocks_sync(struct block_device *bdev, unsigned int opf, unsigned int bs,
+		       const uint64_t *blocks, char *const *bufs, unsigned int n)
+{
+	struct blk_sync_batch b = { .pending = n };
+	struct blk_sync_rq *r;
+	struct blk_plug plug;
+
+	might_sleep();
+	if (!n)
+		return 0;
+	r = calloc(n, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	blk_start_plug(&plug);
+	for (unsigned int i = 0; i < n; i++) {
+		r[i].rq = (struct blk_request){ .opf = opf, .pos = blocks[i] * bs, .len = bs,
+						.buf = bufs[i], .end_io = blk_end_sync_batch };
+		r[i].batch = &b;
+		INIT_LIST_HEAD(&r[i].rq.queue);
+		blk_submit(bdev, &r[i].rq);
+	}
+	blk_finish_plug(&plug);
+	wait_var_event(&b.pending, atomic_load(&b.pending) == 0);
+	free(r);
+	return atomic_load(&b.error);
+}
+
 /* No spinlock held; sleeps.  Not from an end_io with a single I/O thread. */
 void blk_drain(struct block_device *bdev)
 {

@@ -293,63 +293,6 @@ static int jread(struct recovery_ctx *rc, struct buffer_head **bhp, unsigned lon
  */
 #define RECOVERY_WINDOW	256
 
-struct recovery_io_batch {
-	_Atomic long pending;		/* requests not completed [atomic] */
-	_Atomic int error;		/* first error [atomic] */
-};
-
-struct recovery_io_req {
-	struct blk_request rq;
-	struct recovery_io_batch *batch;	/* [const] */
-};
-
-static void recovery_io_end(struct blk_request *rq, int error)
-{
-	struct recovery_io_batch *b = container_of(rq, struct recovery_io_req, rq)->batch;
-
-	if (error) {
-		int zero = 0;
-
-		atomic_compare_exchange_strong(&b->error, &zero, error);
-	}
-	if (atomic_fetch_sub(&b->pending, 1) == 1)
-		wake_up_var(&b->pending);
-}
-
-/*
- * Read or write n blocks (device block numbers blocks[i], buffers bufs[i])
- * as one plugged batch and wait for all of them.  Returns 0, -EIO or
- * -ENOMEM.  Entry: no locks (sleeps).
- */
-static int recovery_rw_blocks(struct block_device *bdev, unsigned int opf, unsigned int bs,
-			      const uint64_t *blocks, char *const *bufs, unsigned int n)
-{
-	struct recovery_io_batch b = { .pending = n };
-	struct recovery_io_req *r;
-	struct blk_plug plug;
-
-	if (!n)
-		return 0;
-	r = calloc(n, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	blk_start_plug(&plug);
-	for (unsigned int i = 0; i < n; i++) {
-		r[i].rq.opf = opf;
-		r[i].rq.pos = blocks[i] * bs;
-		r[i].rq.len = bs;
-		r[i].rq.buf = bufs[i];
-		r[i].rq.end_io = recovery_io_end;
-		r[i].batch = &b;
-		INIT_LIST_HEAD(&r[i].rq.queue);
-		blk_submit(bdev, &r[i].rq);
-	}
-	blk_finish_plug(&plug);
-	wait_var_event(&b.pending, atomic_load(&b.pending) == 0);
-	free(r);
-	return atomic_load(&b.error) ? -EIO : 0;
-}
-
 /* Fill the window with the log blocks from `offset` on; 0 or -errno. */
 static int recovery_window_fill(struct recovery_ctx *rc, unsigned long offset, unsigned int max)
 {
@@ -370,7 +313,7 @@ static int recovery_window_fill(struct recovery_ctx *rc, unsigned long offset, u
 		bufs[n] = rc->win + (size_t)n * j->j_blocksize;
 		n++;
 	}
-	err = recovery_rw_blocks(j->j_dev, REQ_OP_READ, j->j_blocksize, blocks, bufs, n);
+	err = blk_rw_blocks_sync(j->j_dev, REQ_OP_READ, j->j_blocksize, blocks, bufs, n);
 	if (err)
 		return err;
 	rc->win_first = offset;
@@ -434,7 +377,7 @@ static void replay_write_queue(struct recovery_ctx *rc)
 		blocks[i] = rc->wq[i]->b_blocknr;
 		bufs[i] = rc->wq[i]->b_data;
 	}
-	err = recovery_rw_blocks(j->j_fs_dev, REQ_OP_WRITE, j->j_blocksize, blocks, bufs, rc->wq_nr);
+	err = blk_rw_blocks_sync(j->j_fs_dev, REQ_OP_WRITE, j->j_blocksize, blocks, bufs, rc->wq_nr);
 	if (err && !rc->write_err)
 		rc->write_err = err;
 	for (unsigned int i = 0; i < rc->wq_nr; i++)
