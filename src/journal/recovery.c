@@ -266,6 +266,16 @@ static int jread(struct recovery_ctx *rc, struct buffer_head **bhp, unsigned lon
 	return 0;
 }
 
+/* A logged copy that began with the jbd2 magic was escaped: restore it. */
+static void unescape_block(char *data, unsigned int flags)
+{
+	if (flags & JBD2_FLAG_ESCAPE) {
+		uint32_t magic = htonl(JBD2_MAGIC_NUMBER);
+
+		memcpy(data, &magic, sizeof(magic));
+	}
+}
+
 /* ------------------------------------------------------ offline recovery */
 
 /*
@@ -402,11 +412,7 @@ static int replay_queue(struct recovery_ctx *rc, struct buffer_head *obh,
 			return -ENOMEM;
 		}
 	}
-	if (flags & JBD2_FLAG_ESCAPE) {
-		uint32_t magic = htonl(JBD2_MAGIC_NUMBER);
-
-		memcpy(obh->b_data, &magic, sizeof(magic));
-	}
+	unescape_block(obh->b_data, flags);
 	obh->b_bdev = j->j_fs_dev;
 	obh->b_blocknr = blocknr;
 	cached = __find_get_block(j->j_fs_dev, blocknr, j->j_blocksize);
@@ -575,11 +581,7 @@ static int replay_tag(struct recovery_ctx *rc, const char *tagp, unsigned int fl
 	nbh = bdev_getblk(j->j_fs_dev, blocknr, j->j_blocksize);
 	lock_buffer(nbh);
 	memcpy(nbh->b_data, obh->b_data, j->j_blocksize);
-	if (flags & JBD2_FLAG_ESCAPE) {
-		uint32_t magic = htonl(JBD2_MAGIC_NUMBER);
-
-		memcpy(nbh->b_data, &magic, sizeof(magic));
-	}
+	unescape_block(nbh->b_data, flags);
 	set_buffer_uptodate(nbh);
 	mark_buffer_dirty(nbh);
 	rc->info->nr_replays++;
