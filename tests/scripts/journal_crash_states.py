@@ -240,6 +240,8 @@ def cmd_run(a):
                     f"{' '.join(map(str, kept[:12]))}{' ...' if len(kept) > 12 else ''})")
         if a.compare_e2fsck or a.keep:
             shutil.copyfile(work, ref)
+        if a.compare_e2fsck and a.keep:
+            shutil.copyfile(work, work + ".pre")  # the crash state, for a kept failure
         problems = []
         rc, out = run_quiet(["debugfs", "-R", "logdump", work])
         if "type 2 (commit block)" in out:
@@ -276,6 +278,9 @@ def cmd_run(a):
                 shutil.copyfile(ref if not a.compare_e2fsck else work, dst)
                 print(f"  kept: {dst}" + (" (after both replays)" if a.compare_e2fsck
                                           else " (the crash state, before replay)"))
+                if a.compare_e2fsck:
+                    shutil.copyfile(work + ".pre", dst[:-4] + ".pre.img")
+                    print(f"  kept: {dst[:-4]}.pre.img (the crash state, before replay)")
     os.close(bfd)
     n = checked["flush"] + checked["epoch"]
     print(f"crash states checked: {n} ({checked['flush']} flush prefixes, "
