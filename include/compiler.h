@@ -131,8 +131,11 @@ static inline void clear_bit_unlock(int nr, _Atomic unsigned long *w)
 /* -------- seeded yield points --------
  * The lab widens the race windows that matter by yielding (or sleeping a
  * few microseconds) at named points.  Outside the lab every point is off and
- * costs one relaxed load.  The decision is drawn from a per-thread PRNG seeded
- * from the run's seed, so a run is replayable.
+ * costs one relaxed load.  What happens at an enabled point is one
+ * replaceable policy (yield_policy): the default draws from a per-thread
+ * PRNG seeded from the run's seed, so a run is replayable; a controlled
+ * scheduler (or a unit test forcing one interleaving) installs its own.
+ * Keep the sites few and named: the policy owns them all.
  */
 enum yield_point {
 	YP_LOOKUP_BEFORE_LOCK,		/* __find_get_block_slow: folio ref taken, lock not yet */
@@ -143,11 +146,15 @@ enum yield_point {
 	YP_NR
 };
 extern _Atomic unsigned int yield_point_permille[YP_NR];	/* [atomic] 0 = off */
-void __yield_point(enum yield_point yp);
+/* The policy at an enabled point; default: yield_policy_random. [atomic] */
+typedef void yield_policy_t(enum yield_point yp);
+extern yield_policy_t *_Atomic yield_policy;
+yield_policy_t yield_policy_random;	/* permille chance: sched_yield() or a 1-64 us sleep */
+const char *yield_point_name(enum yield_point yp);
 static inline void yield_point(enum yield_point yp)
 {
 	if (unlikely(atomic_load_explicit(&yield_point_permille[yp], memory_order_relaxed)))
-		__yield_point(yp);
+		atomic_load_explicit(&yield_policy, memory_order_relaxed)(yp);
 }
 /* Seed the calling thread's PRNG (the lab calls this per thread, from the run seed). */
 void yield_seed_thread(uint64_t seed);

@@ -204,7 +204,30 @@ struct journal_head {
 	struct journal_head *b_tnext, *b_tprev;	/* transaction list [j_list_lock] */
 	transaction_t *b_cp_transaction;	/* checkpoint owner [j_list_lock] */
 	struct journal_head *b_cpnext, *b_cpprev;	/* checkpoint list [j_list_lock] */
+	void *b_tmpbh_cookie;			/* model only: what the strategy's tmpbh_begin holds
+						 * until tmpbh_end (strategy.h) [owner: commit
+						 * thread, then the I/O completion] */
 };
+
+/*
+ * jbd_lock_bh_journal_head() - the kernel's bit spinlock on BH_JournalHead
+ * that protects bh->b_private/BH_JBD and jh->b_jcount.  It counts as a
+ * spinlock for might_sleep().
+ */
+static inline void jbd_lock_bh_journal_head(struct buffer_head *bh)
+{
+	while (test_and_set_bit_lock(BH_JournalHead, &bh->b_state)) {
+		while (test_bit(BH_JournalHead, &bh->b_state))
+			__builtin_ia32_pause();
+	}
+	current_spin_depth++;
+}
+
+static inline void jbd_unlock_bh_journal_head(struct buffer_head *bh)
+{
+	current_spin_depth--;
+	clear_bit_unlock(BH_JournalHead, &bh->b_state);
+}
 
 static inline struct journal_head *bh2jh(struct buffer_head *bh) { return bh->b_private; }
 static inline struct buffer_head *jh2bh(struct journal_head *jh) { return jh->b_bh; }

@@ -13,8 +13,9 @@
  * Reference counting (the crux of every race the lab models):
  *   folio->_refcount: 1 per page-cache slot (folio_nr_pages), +1 while
  *     PG_private (buffers attached), +1 per temporary reference
- *     (filemap_get_folio, isolation).  folio_expected_refs() = nr_pages +
- *     private (+1 for the isolation reference, added by the migrator).
+ *     (filemap_get_folio, isolation).  folio_expected_ref_count() = nr_pages
+ *     + private, the caller's own reference excluded (86ebd50224c0);
+ *     migration's folio_expected_refs() adds its isolation reference.
  *   bh->b_count: held by whoever obtained the bh (lookup/getblk callers, an
  *     LRU slot, jbd2's journal_head, the commit code).  A b_count reference
  *     does NOT pin the folio, and lookups drop their temporary folio
@@ -39,6 +40,7 @@ typedef uint64_t pgoff_t;	/* a page-cache index in units of PAGE_SIZE << order *
 struct block_device;
 struct address_space;
 struct buffer_head;
+struct strategy;
 
 /* ---------------------------------------------------------------- folio */
 
@@ -52,7 +54,7 @@ enum pageflags {
 	PG_lru,
 	PG_writeback,
 	PG_private,	/* folio->private holds the head of the buffer ring */
-	PG_isolated,	/* taken off the LRU by the migrator (isolate_lru_folio) */
+	PG_isolated,	/* model only: isolated by the migrator (folio_isolate_lru), PG_lru clear */
 	PG_freed,	/* model only: freed, poisoned, in quarantine (MIGRATED_AWAY/FREED) */
 	__NR_PAGEFLAGS
 };
@@ -63,8 +65,10 @@ struct folio {
 	unsigned int order;		/* [const] size = PAGE_SIZE << order */
 	struct address_space *mapping;	/* [folio lock + xa_lock to change] NULL once removed */
 	pgoff_t index;			/* [folio lock + xa_lock to change] */
-	struct buffer_head *private;	/* head bh [folio lock + mapping->i_private_lock] */
-	char *data;			/* [const] folio_address() */
+	struct buffer_head *private;	/* head bh [folio lock + i_private_lock to attach/free;
+					 * migration moves it with the folio and every buffer
+					 * locked, WRITE_ONCE] */
+	char *data;			/* [const] folio_address(), aligned to folio_size() */
 	uint64_t pfn;			/* [const] identity, unique for the process lifetime */
 	uint64_t generation;		/* [const] distinct per allocation (model: reuse count) */
 	struct list_head lru;		/* mapping LRU [mapping->lru_lock]; quarantine [quarantine lock] */
@@ -74,7 +78,11 @@ struct folio {
 static inline size_t folio_size(const struct folio *f) { return PAGE_SIZE << f->order; }
 static inline unsigned long folio_nr_pages(const struct folio *f) { return 1UL << f->order; }
 static inline char *folio_address(const struct folio *f) { return f->data; }
-static inline struct buffer_head *folio_buffers(const struct folio *f) { return f->private; }
+static inline struct buffer_head *folio_buffers(const struct folio *f)
+{
+	return READ_ONCE(((struct folio *)f)->private);	/* atomic lookups read it under
+							 * i_private_lock only */
+}
 
 #define DEFINE_FOLIO_FLAG(name, bit) \
 static inline bool folio_test_##name(const struct folio *f) { return test_bit(bit, &((struct folio *)f)->flags); } \
@@ -102,8 +110,15 @@ void folio_put(struct folio *f);
 void folio_ref_add(struct folio *f, int nr);
 bool folio_ref_freeze(struct folio *f, int expected);	/* CAS expected -> 0 */
 void folio_ref_unfreeze(struct folio *f, int count);	/* 0 -> count */
-/* mm/migrate.c: folio_expected_refs() without the isolation reference. */
-int folio_expected_refs(struct address_space *mapping, struct folio *f);
+/* include/linux/mm.h: page-cache + PG_private references, the caller's excluded. */
+int folio_expected_ref_count(const struct folio *f);
+/* offset_in_folio(): a mask, right for any address inside the folio's data
+ * (folio data is aligned to its size), even a b_data read on the other side
+ * of a migration's folio_set_bh() than the b_folio it is paired with. */
+static inline size_t offset_in_folio(const struct folio *f, const void *p)
+{
+	return (size_t)((uintptr_t)p & (folio_size(f) - 1));
+}
 
 /* Folio lock: a sleeping lock (PG_locked) with waiters; might_sleep(). */
 void folio_lock(struct folio *f);
@@ -118,6 +133,7 @@ void folio_end_writeback(struct folio *f);
  * an RCU grace period has passed and quarantine_len newer folios were freed. */
 #define FOLIO_POISON	0xa5
 struct folio *folio_alloc(unsigned int order);		/* refcount 1, not in any mapping */
+void folio_free_unpublished(struct folio *f);		/* never visible to anyone: no quarantine */
 void folio_mc_copy(struct folio *dst, struct folio *src);	/* yields between pages (YP_MIGRATE_IN_COPY) */
 
 /* -------------------------------------------------------------- buffer_head */
@@ -164,7 +180,8 @@ typedef void bh_end_io_t(struct buffer_head *bh, int uptodate);
 struct buffer_head {
 	_Atomic unsigned long b_state;	/* enum bh_state_bits [atomic] */
 	struct buffer_head *b_this_page;/* ring of the folio's buffers [folio lock + i_private_lock] */
-	struct folio *b_folio;		/* the folio this bh is mapped to [folio lock; migration re-points] */
+	struct folio *b_folio;		/* the folio this bh is mapped to [folio lock + all buffer
+					 * locks to change (migration re-points); READ_ONCE without them] */
 	sector_t b_blocknr;		/* start block number [folio lock when attached] */
 	size_t b_size;			/* [const] size of the mapping */
 	char *b_data;			/* RAW pointer into b_folio's data [as b_folio] */
@@ -205,6 +222,7 @@ BUFFER_FNS(Mapped, mapped)
 BUFFER_FNS(New, new)
 BUFFER_FNS(Write_EIO, write_io_error)
 BUFFER_FNS(Meta, meta)
+BUFFER_FNS(Prio, prio)
 BUFFER_FNS(Migrate, migrate)
 BUFFER_FNS(JBD, jbd)
 BUFFER_FNS(JWrite, jwrite)
@@ -224,9 +242,12 @@ static inline void get_bh(struct buffer_head *bh) { atomic_fetch_add(&bh->b_coun
 void put_bh(struct buffer_head *bh);	/* BUG (b_count never negative) */
 void __brelse(struct buffer_head *bh);	/* put_bh with the kernel's WARN on free buffer */
 static inline void brelse(struct buffer_head *bh) { if (bh) __brelse(bh); }
+/* The bh's offset in its folio (the kernel's bh_offset() masks by
+ * PAGE_SIZE; by folio_size here, so large folios keep every buffer). */
 static inline size_t bh_offset(const struct buffer_head *bh)
 {
-	return (size_t)(bh->b_data - folio_address(bh->b_folio));
+	return offset_in_folio(READ_ONCE(((struct buffer_head *)bh)->b_folio),
+			       READ_ONCE(((struct buffer_head *)bh)->b_data));
 }
 
 /* Buffer lock: BH_Lock bit lock; lock_buffer() sleeps (might_sleep). */
@@ -237,6 +258,9 @@ void wait_on_buffer(struct buffer_head *bh);
 
 /* fs/buffer.c: folio_set_bh() -- b_folio = folio, b_data = address + offset. */
 void folio_set_bh(struct buffer_head *bh, struct folio *folio, size_t offset);
+/* A reference on bh's current folio that a migration cannot overtake
+ * (try-get + slot recheck); entry: b_count held, no spinlock. */
+struct folio *bh_folio_get(struct buffer_head *bh);
 /* A detached buffer_head (jbd2's temporary bh): b_count = 1, no folio. */
 struct buffer_head *alloc_buffer_head(void);
 void free_buffer_head(struct buffer_head *bh);
@@ -275,7 +299,8 @@ struct xarray {
 	uint64_t nr_chunks;				/* [const] */
 };
 
-/* The migrate_folio policy of the mapping (kernel-race.md §7.1 item 2). */
+/* The migrate_folio of the mapping's a_ops (kernel-race.md §7.1 item 2);
+ * a strategy chooses it (strategy.h). */
 enum migrate_policy {
 	MIGRATE_NOREFS,		/* buffer_migrate_folio_norefs (def_blk_aops) */
 	MIGRATE_REFS_IGNORED,	/* buffer_migrate_folio (no b_count check) */
@@ -289,7 +314,8 @@ struct address_space {
 	struct block_device *host;	/* [const] */
 	unsigned int blkbits;		/* [const] log2 of the buffer size */
 	unsigned int folio_order;	/* [const] order of new folios */
-	enum migrate_policy migrate;	/* [const while mounted] */
+	const struct strategy *strategy;/* fix strategy (strategy.h); NULL = strategy_default
+					 * [const while the mapping is used] */
 
 	/* memory limit: clean unreferenced folios above the limit are evicted */
 	size_t limit_bytes;		/* [const] 0 = unlimited (cache_size=) */
@@ -300,6 +326,7 @@ struct address_space {
 
 	/* statistics [atomic] */
 	_Atomic uint64_t stat_lookups, stat_lru_hits, stat_evictions, stat_grow;
+	_Atomic uint64_t stat_lookup_bails;	/* lookups the strategy made return NULL */
 
 	/* mm-internal state: writeback thread, write error, etc. (migrate_sim/mm_internal.h) */
 	struct mapping_private *priv;	/* [const between address_space_init and _destroy] */
@@ -333,6 +360,14 @@ int filemap_add_folio(struct address_space *m, struct folio *f, pgoff_t index);
 void __filemap_replace_folio(struct address_space *m, struct folio *old, struct folio *new);
 /* Remove a locked, frozen folio from the cache (eviction). */
 void __filemap_remove_folio(struct address_space *m, struct folio *f);
+/* mm/vmscan.c folio_isolate_lru(): clear PG_lru and take the folio off the
+ * mapping's LRU (the shrinker's list); false if it was not on it.  The
+ * caller holds a reference (compaction's folio_try_get). */
+bool folio_isolate_lru(struct folio *f);
+/* folio_add_lru(): put a folio of the mapping on its LRU, PG_lru set. */
+void folio_add_lru(struct folio *f);
+/* folio_putback_lru(): folio_add_lru() and drop the isolation reference. */
+void folio_putback_lru(struct folio *f);
 
 /* --------------------------------------------------------- buffer lookups */
 
@@ -345,8 +380,10 @@ void __filemap_remove_folio(struct address_space *m, struct folio *f);
  *      sleeping: folio_lock() -> walk the ring for a mapped bh with b_blocknr
  *      -> get_bh() -> unlock -> folio_put() BEFORE returning;
  *   3. bh_lru_install() (the LRU slot takes its own b_count).
- * The lookup-side locking is delegated to the strategy hooks (strategy.h,
- * a later issue); the built-in default is the v6.15 behaviour.
+ * The locking and the bail are the mapping's strategy's (strategy.h): under
+ * strategies without lookup_split (every scheme before v6.15) there is no
+ * sleeping lookup and __find_get_block_nonatomic() and bdev_getblk() run
+ * the atomic one, as __getblk_slow() -> __find_get_block() did.
  */
 struct buffer_head *__find_get_block(struct block_device *bdev, sector_t block, unsigned int size);
 struct buffer_head *__find_get_block_nonatomic(struct block_device *bdev, sector_t block, unsigned int size);
@@ -409,6 +446,23 @@ void quarantine_set_len(unsigned long len);
 extern void (*poison_report_hook)(const struct mm_poison_report *r);
 /* Is `p` inside a folio that is in quarantine?  (stale-pointer detector) */
 bool mm_addr_in_quarantine(const void *p);
+/* As mm_addr_in_quarantine(), also giving the freed folio's identity. */
+bool mm_quarantine_lookup(const void *p, uint64_t *pfn, uint64_t *generation);
+
+/*
+ * The lab's stale-access detector: accessors that use b_data without the
+ * buffer lock (the io_manager's reads, the lab's metadata users) report
+ * each access here; NULL outside the lab, so the check costs one load.
+ */
+typedef void mm_access_hook_t(struct buffer_head *bh, const void *p, size_t len, bool write);
+extern mm_access_hook_t *_Atomic mm_access_hook;	/* [atomic] */
+static inline void mm_check_access(struct buffer_head *bh, const void *p, size_t len, bool write)
+{
+	mm_access_hook_t *h = atomic_load_explicit(&mm_access_hook, memory_order_relaxed);
+
+	if (unlikely(h))
+		h(bh, p, len, write);
+}
 
 /* Live-object counters (the radix-tree test-suite habit): must return to 0. */
 extern _Atomic long nr_live_folios, nr_live_buffer_heads;

@@ -829,6 +829,9 @@ int __jfs_journal_write_meta(struct jfs *fs, blk64_t blk, size_t off, const void
 		brelse(bh);
 		return journal_error(fs, create ? "get_create_access" : "get_write_access", blk, err);
 	}
+	/* __ext4_handle_dirty_metadata(): BH_Meta and BH_Prio, then jbd2. */
+	set_buffer_meta(bh);
+	set_buffer_prio(bh);
 	err = jbd2_journal_dirty_metadata(h, bh);
 	brelse(bh);
 	if (err)

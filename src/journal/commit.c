@@ -89,7 +89,9 @@ static void journal_end_buffer_io_sync(struct buffer_head *bh, int uptodate)
 		/* the jh is stable while bh_in is on BJ_Shadow */
 		journal_t *journal = bh2jh(orig_bh)->b_transaction->t_journal;
 
-		jbd2_tmpbh_end(journal, orig_bh, bh, uptodate);
+		jbd2_observe_tmpbh_end(journal, orig_bh, bh, uptodate);
+		/* STRATEGY HOOK: after the DMA, before BH_Shadow clears. */
+		jbd2_strategy_tmpbh_end(bh2jh(orig_bh), bh);
 		clear_bit_unlock(BH_Shadow, &orig_bh->b_state);
 		atomic_thread_fence(memory_order_seq_cst);	/* smp_mb__after_atomic() */
 		wake_up_bit(&orig_bh->b_state, BH_Shadow);
@@ -460,7 +462,8 @@ start_journal_io:
 		jbd2_unfile_log_bh(bh);
 		atomic_fetch_add(&journal->j_stat_blocks_logged, 1);
 		/* the temporary bh is gone: the aliasing window is closed */
-		atomic_store(&bh->b_count, 0);
+		__brelse(bh);
+		J_ASSERT_BH(bh, atomic_load(&bh->b_count) == 0);
 		free_buffer_head(bh);
 
 		/* Refile the shadowed buffer (same order as io_bufs). */

@@ -3,7 +3,7 @@
  * jbd2_internal.h - what the runtime journal's files share and nobody else
  * needs: the journal-head bit lock, the current handle, the buffer filing
  * primitives (`__` = caller holds the locks), the revoke and checkpoint
- * internals, and the two hook points of the aliasing temporary bh.
+ * internals, and the hook points of the aliasing temporary bh.
  *
  * Lock ranking (outermost first; include/jbd2.h repeats it):
  *   j_checkpoint_mutex
@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 #include "jbd2.h"
 #include "blockdev.h"
+#include "strategy.h"
 
 /* J_ASSERT of include/linux/jbd2.h (CONFIG_JBD2_DEBUG assertions are BUG_ON). */
 #define J_ASSERT(c)		BUG_ON(!(c))
@@ -45,26 +46,6 @@ static inline bool is_handle_aborted(handle_t *handle)
 
 /* Milliseconds on CLOCK_MONOTONIC: our jiffies. */
 unsigned long jbd2_now_ms(void);
-
-/*
- * jbd_lock_bh_journal_head() - the kernel's bit spinlock on BH_JournalHead
- * that protects bh->b_private/BH_JBD and jh->b_jcount.  It counts as a
- * spinlock for might_sleep().
- */
-static inline void jbd_lock_bh_journal_head(struct buffer_head *bh)
-{
-	while (test_and_set_bit_lock(BH_JournalHead, &bh->b_state)) {
-		while (test_bit(BH_JournalHead, &bh->b_state))
-			__builtin_ia32_pause();
-	}
-	current_spin_depth++;
-}
-
-static inline void jbd_unlock_bh_journal_head(struct buffer_head *bh)
-{
-	current_spin_depth--;
-	clear_bit_unlock(BH_JournalHead, &bh->b_state);
-}
 
 /* current->journal_info */
 extern __thread handle_t *current_journal_info;
@@ -118,35 +99,57 @@ void jbd2_update_log_tail(journal_t *journal, tid_t tid, unsigned long block);
 /*
  * The aliasing window of jbd2_journal_write_metadata_buffer() -- from
  * folio_set_bh(tmp, bh_in->b_folio, ...) to journal_end_buffer_io_sync()
- * -- has exactly two hook points.  The stock kernel does nothing here; the
- * strategy table (include/strategy.h, a later issue) plugs in
- *   S5a: folio_get(bh_in->b_folio) / folio_put()   (tmp bh pins the folio)
- *   S5b: folio_start_writeback() / folio_end_writeback()
- *   S5c: lock_buffer(bh_in) / unlock_buffer(bh_in)
- *   S5d: always copy out (then there is no aliasing at all)
- * jbd2_tmpbh_begin() runs in the commit thread under jh->b_state_lock with
- * BH_Shadow just set (so a strategy hook must not sleep there; S5c would
- * move its lock_buffer before the b_state_lock); jbd2_tmpbh_end() runs in
- * the disk's completion thread, after the DMA, before BH_Shadow is cleared.
+ * -- has two kinds of hook points:
+ *
+ *   the strategy's (strategy.h tmpbh_begin/tmpbh_end): the stock kernel
+ *   does nothing; the tmpbh-* strategies pin the folio, set PG_writeback,
+ *   lock the buffers or copy out.  tmpbh_begin runs before
+ *   jh_in->b_state_lock, with no lock held, and may sleep (model-review
+ *   item 5: a hook after the b_folio read is too late, the folio may be
+ *   frozen or freed by then); tmpbh_end runs in the disk's completion
+ *   thread before BH_Shadow is cleared and must not sleep;
+ *
+ *   the observer's (jbd2_commit_observer, the lab's journal-I/O oracle):
+ *   tmpbh_begin under jh_in->b_state_lock once the temporary bh is set up,
+ *   tmpbh_end at completion.
  */
-static inline void jbd2_tmpbh_begin(journal_t *journal, struct buffer_head *bh_in,
-				    struct buffer_head *tmp, bool aliasing)
+static inline const struct strategy *jbd2_bh_strategy(struct buffer_head *bh_in)
+{
+	return mapping_strategy(bh_in->b_bdev->bd_mapping);
+}
+
+static inline void jbd2_strategy_tmpbh_begin(struct journal_head *jh_in)
+{
+	const struct strategy *s = jbd2_bh_strategy(jh2bh(jh_in));
+
+	if (s->tmpbh_begin)
+		s->tmpbh_begin(jh_in);
+}
+
+static inline void jbd2_strategy_tmpbh_end(struct journal_head *jh_in, struct buffer_head *tmp)
+{
+	const struct strategy *s = jbd2_bh_strategy(jh2bh(jh_in));
+
+	if (s->tmpbh_end)
+		s->tmpbh_end(jh_in, tmp);
+}
+
+static inline void jbd2_observe_tmpbh_begin(journal_t *journal, struct buffer_head *bh_in,
+					     struct buffer_head *tmp, bool aliasing)
 {
 	const struct jbd2_commit_observer *o = journal->j_observer;
 
-	/* STRATEGY HOOK: jbd2_tmpbh_begin(bh_in, tmp) */
 	if (o && o->tmpbh_begin)
 		o->tmpbh_begin(journal, bh_in, tmp, aliasing, o->priv);
 }
 
-static inline void jbd2_tmpbh_end(journal_t *journal, struct buffer_head *bh_in,
-				  struct buffer_head *tmp, int uptodate)
+static inline void jbd2_observe_tmpbh_end(journal_t *journal, struct buffer_head *bh_in,
+					  struct buffer_head *tmp, int uptodate)
 {
 	const struct jbd2_commit_observer *o = journal->j_observer;
 
 	if (o && o->tmpbh_end)
 		o->tmpbh_end(journal, bh_in, tmp, uptodate, o->priv);
-	/* STRATEGY HOOK: jbd2_tmpbh_end(bh_in, tmp) */
 }
 
 #endif /* JBDLAB_JBD2_INTERNAL_H */

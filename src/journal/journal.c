@@ -337,7 +337,9 @@ int jbd2_journal_write_metadata_buffer(transaction_t *transaction, struct journa
 	J_ASSERT_BH(bh_in, buffer_jbddirty(bh_in));
 
 	new_bh = alloc_buffer_head();	/* GFP_NOFS|__GFP_NOFAIL; b_count = 1 */
-	atomic_store(&new_bh->b_count, 1);
+
+	/* STRATEGY HOOK: before the b_state_lock, may sleep (strategy.h). */
+	jbd2_strategy_tmpbh_begin(jh_in);
 
 	spin_lock(&jh_in->b_state_lock);
 	if (jh_in->b_frozen_data) {
@@ -350,9 +352,13 @@ int jbd2_journal_write_metadata_buffer(transaction_t *transaction, struct journa
 	} else {
 		char *tmp;
 
-		/* Reads bh_in->b_folio without any lock: the I2 window. */
-		new_folio = bh_in->b_folio;
-		new_offset = (size_t)(bh_in->b_data - folio_address(new_folio));
+		/*
+		 * Reads bh_in->b_folio and b_data without any lock: the I2
+		 * window.  offset_in_folio() masks, so the pair may be read on
+		 * either side of a migration's folio_set_bh() (model-review 6).
+		 */
+		new_folio = READ_ONCE(bh_in->b_folio);
+		new_offset = offset_in_folio(new_folio, READ_ONCE(bh_in->b_data));
 		new_data = folio_address(new_folio) + new_offset;
 		/* (jbd2_buffer_frozen_trigger(): no triggers in this model) */
 		do_escape = jbd2_data_needs_escaping(new_data);
@@ -397,7 +403,7 @@ escape_done:
 	__jbd2_journal_file_buffer(jh_in, transaction, BJ_Shadow);
 	spin_unlock(&journal->j_list_lock);
 	set_buffer_shadow(bh_in);
-	jbd2_tmpbh_begin(journal, bh_in, new_bh, new_folio != NULL);
+	jbd2_observe_tmpbh_begin(journal, bh_in, new_bh, new_folio != NULL);
 	spin_unlock(&jh_in->b_state_lock);
 	return do_escape;
 }

@@ -415,7 +415,9 @@ static int replay_queue(struct recovery_ctx *rc, struct buffer_head *obh,
 	unescape_block(obh->b_data, flags);
 	obh->b_bdev = j->j_fs_dev;
 	obh->b_blocknr = blocknr;
-	cached = __find_get_block(j->j_fs_dev, blocknr, j->j_blocksize);
+	/* do_one_pass() uses the sleeping __getblk(): a bailing atomic lookup
+	 * would leave a cached copy stale (model-review item 11). */
+	cached = __find_get_block_nonatomic(j->j_fs_dev, blocknr, j->j_blocksize);
 	if (cached) {
 		lock_buffer(cached);
 		memcpy(cached->b_data, obh->b_data, j->j_blocksize);

@@ -3,8 +3,9 @@
  * compiler.c - diagnostics (BUG/WARN) and the seeded yield points of the lab.
  *
  * A yield point is a named race window (enum yield_point).  When the lab
- * enables a point with a permille rate, each pass through it draws from the
- * calling thread's xorshift PRNG; on a hit the thread either yields the CPU or
+ * enables a point, each pass through it calls yield_policy.  The default,
+ * yield_policy_random, draws from the calling thread's xorshift PRNG with
+ * the point's permille rate; on a hit the thread either yields the CPU or
  * sleeps a few microseconds, which widens the window the way Luis'
  * udelay(2000) experiment did in __find_get_block_slow().  The PRNG is per
  * thread and seeded by yield_seed_thread() from the run's seed, so the
@@ -91,7 +92,7 @@ uint64_t prandom_u64(void)
 	return x * 0x2545f4914f6cdd1dULL;
 }
 
-void __yield_point(enum yield_point yp)
+void yield_policy_random(enum yield_point yp)
 {
 	unsigned int permille = atomic_load_explicit(&yield_point_permille[yp],
 						     memory_order_relaxed);
@@ -104,4 +105,19 @@ void __yield_point(enum yield_point yp)
 		sched_yield();
 	else
 		usleep(1 + ((r >> 32) & 63));
+}
+
+yield_policy_t *_Atomic yield_policy = yield_policy_random;
+
+const char *yield_point_name(enum yield_point yp)
+{
+	static const char *const names[YP_NR] = {
+		[YP_LOOKUP_BEFORE_LOCK] = "lookup-before-lock",
+		[YP_MIGRATE_AFTER_REFCHECK] = "migrate-after-refcheck",
+		[YP_MIGRATE_IN_COPY] = "migrate-in-copy",
+		[YP_JBD2_TMPBH_IO] = "jbd2-tmpbh-io",
+		[YP_META_ACCESS] = "meta-access",
+	};
+
+	return (unsigned int)yp < YP_NR ? names[yp] : "?";
 }

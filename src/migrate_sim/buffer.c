@@ -27,8 +27,10 @@
  *   - BH_Lock is a sleeping bit lock, ranked below the folio lock: lock a
  *     buffer of a folio only after its folio lock, never the reverse;
  *   - b_end_io is owned by the BH_Lock holder; submit_bh() requires BH_Lock;
- *   - the ring (b_this_page, folio->private) changes only with the folio
- *     locked and i_private_lock held;
+ *   - the ring (b_this_page, folio->private) is built and freed with the
+ *     folio locked and i_private_lock held; migration moves it to the new
+ *     folio with both folios and every buffer locked (and i_private_lock
+ *     only under the ebdf4de scheme: migrate.c);
  *   - end_buffer_async_write() serialises on a hashed per-folio spinlock
  *     (the kernel's first bh b_uptodate_lock), a leaf.
  */
@@ -106,12 +108,15 @@ void __brelse(struct buffer_head *bh)
 }
 
 /* folio_set_bh - point bh at folio + offset (fs/buffer.c).  No lock checked:
- * callers hold the folio lock (ring) or own the bh (jbd2 temporary bh). */
+ * callers hold the folio lock (ring; migration also every buffer lock) or
+ * own the bh (jbd2 temporary bh).  Two marked stores, b_folio first, as the
+ * kernel's two plain ones: a lockless reader may see them torn, which is
+ * why readers pair them with offset_in_folio(). */
 void folio_set_bh(struct buffer_head *bh, struct folio *folio, size_t offset)
 {
 	BUG_ON(offset >= folio_size(folio));
-	bh->b_folio = folio;
-	bh->b_data = folio_address(folio) + offset;
+	WRITE_ONCE(bh->b_folio, folio);
+	WRITE_ONCE(bh->b_data, folio_address(folio) + offset);
 }
 
 /*
@@ -126,7 +131,7 @@ void folio_attach_buffers(struct folio *f, struct buffer_head *head)
 	BUG_ON(f->private);
 	spin_lock(&m->i_private_lock);
 	folio_get(f);
-	f->private = head;
+	WRITE_ONCE(f->private, head);
 	folio_set_private(f);
 	spin_unlock(&m->i_private_lock);
 }
@@ -165,7 +170,7 @@ bool try_to_free_buffers(struct folio *f)
 		}
 		bh = bh->b_this_page;
 	} while (bh != head);
-	f->private = NULL;
+	WRITE_ONCE(f->private, NULL);
 	folio_clear_private(f);
 	if (folio_test_clear_dirty(f))
 		mapping_clear_dirty_tag(m, f->index);
@@ -234,7 +239,7 @@ void mark_buffer_dirty(struct buffer_head *bh)
 	}
 	if (test_set_buffer_dirty(bh))
 		return;
-	f = bh->b_folio;
+	f = READ_ONCE(bh->b_folio);
 	if (!f)
 		return;
 	m = READ_ONCE(f->mapping);

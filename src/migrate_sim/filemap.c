@@ -35,6 +35,7 @@
  *   - folio->mapping/index change only with the folio locked and xa_lock held.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 #include "mm_internal.h"
@@ -96,6 +97,41 @@ repeat:
 	}
 	rcu_read_unlock();
 	return f;
+}
+
+/*
+ * bh_folio_get - a reference on the folio @bh is attached to, taken so that
+ * no migration can have moved it: folio_try_get() on READ_ONCE(b_folio),
+ * then the filemap_get_entry() recheck -- the page-cache slot still holds
+ * that folio and b_folio still names it.  A migration freezes the source
+ * before it replaces the slot and unfreezes after, so a reference that
+ * succeeded with the slot unchanged was taken before the freeze, which
+ * then fails.  Retries (yielding) while a move is half done.
+ * Entry: caller holds b_count on a bdev buffer; no spinlock (may yield).
+ */
+struct folio *bh_folio_get(struct buffer_head *bh)
+{
+	for (;;) {
+		struct folio *f;
+		struct address_space *m;
+		_Atomic(struct folio *) *slot;
+		bool ok = false;
+
+		rcu_read_lock();
+		f = READ_ONCE(bh->b_folio);
+		if (folio_try_get(f)) {
+			m = READ_ONCE(f->mapping);
+			slot = m ? xa_slot(&m->i_pages, f->index) : NULL;
+			ok = slot && atomic_load_explicit(slot, memory_order_acquire) == f &&
+			     READ_ONCE(bh->b_folio) == f;
+			if (!ok)
+				folio_put(f);
+		}
+		rcu_read_unlock();
+		if (ok)
+			return f;
+		sched_yield();
+	}
 }
 
 /* ---- dirty tag (PAGECACHE_TAG_DIRTY) ---- */
@@ -183,7 +219,7 @@ int filemap_add_folio(struct address_space *m, struct folio *f, pgoff_t index)
 		return -EEXIST;
 	}
 	folio_ref_add(f, (int)folio_nr_pages(f));
-	f->mapping = m;
+	WRITE_ONCE(f->mapping, m);
 	f->index = index;
 	atomic_store_explicit(slot, f, memory_order_release);	/* rcu_assign_pointer */
 	atomic_fetch_add(&m->nrpages, folio_nr_pages(f));
@@ -194,10 +230,12 @@ int filemap_add_folio(struct address_space *m, struct folio *f, pgoff_t index)
 
 /*
  * __filemap_replace_folio - migration's xas_store(new) (__folio_migrate_mapping).
- * Entry: xa_lock held; old and new locked; old frozen (refcount 0).
+ * Entry: xa_lock held; old and new locked; old frozen (refcount 0) and
+ * isolated (off the LRU: compaction took it off before it locked it).
  * Exit: the slot points to new, new has the page-cache references, index and
- * mapping; new takes old's place on the LRU.  The caller unfreezes old to
- * (expected - nr_pages) and moves flags and private itself.
+ * mapping.  The caller unfreezes old to (expected - nr_pages), moves flags
+ * and private itself, and puts new on the LRU when the move is done
+ * (migrate_folio_move()'s folio_add_lru()).
  */
 void __filemap_replace_folio(struct address_space *m, struct folio *old, struct folio *new)
 {
@@ -207,28 +245,62 @@ void __filemap_replace_folio(struct address_space *m, struct folio *old, struct 
 	BUG_ON(!folio_test_locked(old) || !folio_test_locked(new));
 	BUG_ON(folio_ref_count(old) != 0);
 	BUG_ON(old->order != new->order || old->mapping != m);
+	BUG_ON(folio_test_lru(old) || folio_test_lru(new));
 	slot = xa_slot(&m->i_pages, old->index);
 	BUG_ON(!slot || atomic_load_explicit(slot, memory_order_relaxed) != old);
 
 	new->index = old->index;
-	new->mapping = m;
+	WRITE_ONCE(new->mapping, m);
 	folio_ref_add(new, (int)folio_nr_pages(new));
 	atomic_store_explicit(slot, new, memory_order_release);
+}
 
+/*
+ * folio_isolate_lru - isolate_migratepages_block()'s folio_test_clear_lru()
+ * + lruvec_del_folio().  Entry: caller holds a folio reference; takes
+ * lru_lock.  Returns false if the folio was not on the LRU (already
+ * isolated, or being removed).
+ */
+bool folio_isolate_lru(struct folio *f)
+{
+	struct address_space *m = READ_ONCE(f->mapping);
+	bool ret = false;
+
+	BUG_ON(folio_ref_count(f) <= 0);
+	if (!m)
+		return false;
 	spin_lock(&m->lru_lock);
-	if (folio_test_lru(old)) {
-		/* list_replace: new takes old's position in the LRU */
-		new->lru.next = old->lru.next;
-		new->lru.prev = old->lru.prev;
-		new->lru.next->prev = &new->lru;
-		new->lru.prev->next = &new->lru;
-		INIT_LIST_HEAD(&old->lru);
-		folio_clear_lru(old);
-	} else {
-		list_add_tail(&new->lru, &m->lru);
+	if (folio_test_clear_lru(f)) {
+		list_del_init(&f->lru);
+		folio_set_isolated(f);
+		ret = true;
 	}
-	folio_set_lru(new);
 	spin_unlock(&m->lru_lock);
+	return ret;
+}
+
+/* folio_add_lru - entry: f is a folio of its mapping, not on the LRU. */
+void folio_add_lru(struct folio *f)
+{
+	struct address_space *m = f->mapping;
+
+	BUG_ON(!m);
+	spin_lock(&m->lru_lock);
+	BUG_ON(folio_test_lru(f));
+	folio_clear_isolated(f);
+	list_add_tail(&f->lru, &m->lru);
+	folio_set_lru(f);
+	spin_unlock(&m->lru_lock);
+}
+
+/* folio_putback_lru - entry: the caller's isolation reference, f unlocked. */
+void folio_putback_lru(struct folio *f)
+{
+	if (READ_ONCE(f->mapping))
+		folio_add_lru(f);
+	else
+		folio_clear_isolated(f);
+	folio_put(f);
 }
 
 /*
@@ -251,7 +323,7 @@ void __filemap_remove_folio(struct address_space *m, struct folio *f)
 	atomic_store_explicit(slot, NULL, memory_order_release);
 	mapping_clear_dirty_tag(m, f->index);
 	atomic_fetch_sub(&m->nrpages, folio_nr_pages(f));
-	f->mapping = NULL;
+	WRITE_ONCE(f->mapping, NULL);
 	spin_lock(&m->lru_lock);
 	if (folio_test_lru(f)) {
 		list_del_init(&f->lru);
@@ -345,7 +417,7 @@ int address_space_init(struct address_space *m, struct block_device *bdev,
 	m->host = bdev;
 	m->blkbits = blkbits;
 	m->folio_order = folio_order;
-	m->migrate = MIGRATE_NOREFS;
+	m->strategy = NULL;	/* strategy_default */
 	m->limit_bytes = limit_bytes;
 	nr_folios = DIV_ROUND_UP(dev_bytes, PAGE_SIZE << folio_order);
 	if (!nr_folios)

@@ -62,7 +62,12 @@ uint64_t folio_next_pfn(void)
 
 struct free_area {
 	spinlock_t lock;		/* leaf [lock] */
-	void *free_list;		/* freed folio memory, linked through its first word [lock] */
+	/* Freed folio memory, kept in an array outside it: a stale write
+	 * into memory the quarantine already released must land in data (a
+	 * later folio's, where the content oracle sees it), never in an
+	 * allocator link. */
+	void **free_stack;		/* [lock] */
+	size_t nr_free, free_cap;	/* [lock] */
 	char *chunk_next, *chunk_end;	/* uncarved rest of the newest chunk [lock] */
 };
 
@@ -107,13 +112,34 @@ __attribute__((constructor)) static void pool_ready_ctor(void)
 	spin_lock_init(&pool_ready_lock);
 }
 
-static char *pool_map(bool populate)
+/*
+ * A chunk of @size bytes aligned to @size (a power of two, >= the pool
+ * chunk): folio data is aligned to its folio_size, as the kernel's is
+ * (folio_address of an order-n folio is 2^n-page aligned), so that
+ * offset_in_folio() -- a mask -- is right for any address inside it.
+ */
+static char *pool_map_aligned(size_t size, bool populate)
 {
-	char *c = mmap(NULL, FOLIO_POOL_CHUNK, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
+	char *raw = mmap(NULL, 2 * size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			 -1, 0);
+	char *c;
+	size_t head;
 
+	BUG_ON(raw == MAP_FAILED);
+	c = (char *)(((uintptr_t)raw + size - 1) & ~(uintptr_t)(size - 1));
+	head = (size_t)(c - raw);
+	if (head)
+		munmap(raw, head);
+	munmap(c + size, size - head);
+	c = mmap(c, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (populate ? MAP_POPULATE : 0), -1, 0);
 	BUG_ON(c == MAP_FAILED);
 	return c;
+}
+
+static char *pool_map(bool populate)
+{
+	return pool_map_aligned(FOLIO_POOL_CHUNK, populate);
 }
 
 static void *pool_refill_thread(void *unused)
@@ -207,29 +233,25 @@ static void *folio_data_alloc(unsigned int order, bool *zeroed)
 	void *p;
 
 	if (order >= FOLIO_POOL_ORDERS) {
-		p = aligned_alloc(PAGE_SIZE, size);
+		p = aligned_alloc(size, size);
 		BUG_ON(!p);
 		*zeroed = false;
 		return p;
 	}
 	area = &free_area[order];
 	spin_lock(&area->lock);
-	p = area->free_list;
-	*zeroed = !p;
-	if (p) {
-		area->free_list = *(void **)p;
+	*zeroed = !area->nr_free;
+	if (area->nr_free) {
+		p = area->free_stack[--area->nr_free];
 	} else {
 		if (area->chunk_next == area->chunk_end) {
 			size_t chunk = size > FOLIO_POOL_CHUNK ? size : FOLIO_POOL_CHUNK;
 			char *c;
 
-			if (chunk == FOLIO_POOL_CHUNK) {
+			if (chunk == FOLIO_POOL_CHUNK)
 				c = pool_take_chunk(&kick);
-			} else {
-				c = mmap(NULL, chunk, PROT_READ | PROT_WRITE,
-					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-				BUG_ON(c == MAP_FAILED);
-			}
+			else
+				c = pool_map_aligned(chunk, false);
 			area->chunk_next = c;	/* fresh anonymous memory reads as zeros */
 			area->chunk_end = c + chunk;
 		}
@@ -252,8 +274,15 @@ static void folio_data_free(void *p, unsigned int order)
 	}
 	area = &free_area[order];
 	spin_lock(&area->lock);
-	*(void **)p = area->free_list;
-	area->free_list = p;
+	if (area->nr_free == area->free_cap) {
+		size_t cap = area->free_cap ? 2 * area->free_cap : 256;
+		void **n = realloc(area->free_stack, cap * sizeof(*n));
+
+		BUG_ON(!n);
+		area->free_stack = n;
+		area->free_cap = cap;
+	}
+	area->free_stack[area->nr_free++] = p;
 	spin_unlock(&area->lock);
 }
 
@@ -267,7 +296,8 @@ struct folio *folio_alloc(unsigned int order)
 	bool zeroed;
 
 	BUG_ON(!f);
-	/* Page-aligned so that mm_addr_in_quarantine() can hash by page. */
+	/* Aligned to folio_size (offset_in_folio() masks; the quarantine
+	 * hashes by page). */
 	f->data = folio_data_alloc(order, &zeroed);
 	if (!zeroed)
 		memset(f->data, 0, PAGE_SIZE << order);
@@ -416,19 +446,36 @@ void folio_ref_unfreeze(struct folio *f, int count)
 }
 
 /*
- * folio_expected_refs - mm/migrate.c without the caller's (isolation)
- * reference: the page-cache references plus one for PG_private.
+ * folio_expected_ref_count - the references a folio has for being what it
+ * is, excluding the caller's (include/linux/mm.h since 86ebd50224c0): one
+ * per page for the page-cache slot while it has a mapping, one for
+ * PG_private.  No page tables map bdev folios in the model.
  */
-int folio_expected_refs(struct address_space *mapping, struct folio *f)
+int folio_expected_ref_count(const struct folio *f)
 {
 	int refs = 0;
 
-	if (!mapping)
-		return refs;
-	refs += (int)folio_nr_pages(f);
+	if (READ_ONCE(((struct folio *)f)->mapping))
+		refs += (int)folio_nr_pages(f);
 	if (folio_test_private(f))
 		refs++;
 	return refs;
+}
+
+/*
+ * folio_free_unpublished - free a folio nobody but its allocator ever saw
+ * (migration's destination after a failed attempt: put_new_folio()).  It
+ * skips the quarantine: no stale pointer into it can exist, and a
+ * quarantine filled with never-used folios would release the ones that
+ * matter sooner.  Entry: refcount 1 held by the caller, unlocked, no buffers.
+ */
+void folio_free_unpublished(struct folio *f)
+{
+	BUG_ON(folio_ref_count(f) != 1 || f->mapping);
+	atomic_store(&f->_refcount, 0);
+	folio_free_checks(f);
+	atomic_fetch_sub(&nr_live_folios, 1);
+	folio_free_memory(f);
 }
 
 /* ----------------------------------------------------------- folio lock */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * lookup.c - buffer-cache lookups and creation (fs/buffer.c, v6.15):
+ * lookup.c - buffer-cache lookups and creation (fs/buffer.c):
  * __find_get_block(), __find_get_block_nonatomic(), grow_buffers(),
  * bdev_getblk(), __bread().
  *
@@ -11,27 +11,34 @@
  *   2. __find_get_block_slow():
  *        __filemap_get_folio()         temporary folio reference
  *        yield_point(YP_LOOKUP_BEFORE_LOCK)   the window Luis widened
- *        atomic:   spin_lock(i_private_lock)
- *        sleeping: folio_lock()        (7ffe3de53a88: serialises against
- *                                       migration, which holds the folio lock)
- *        head has BH_Migrate -> bail, "not cached"   (2d900efff915; a
- *                                       sleeping caller can never see it)
+ *        strategy_lookup_lock()        atomic: spin_lock(i_private_lock);
+ *                                      sleeping: folio_lock() (7ffe3de53a88:
+ *                                      serialises against migration, which
+ *                                      holds the folio lock)
+ *        strategy_lookup_bail()        v6.15: head has BH_Migrate -> "not
+ *                                      cached" (2d900efff915)
  *        walk the ring for a mapped bh with b_blocknr == block, get_bh()
- *        unlock, folio_put()           the folio reference is gone BEFORE
- *                                      the bh is returned
+ *        strategy_lookup_unlock(), folio_put()   the folio reference is gone
+ *                                      BEFORE the bh is returned
  *   3. bh_lru_install(): the LRU slot takes its own b_count.
  *
  * So the caller ends with a b_count reference and no folio reference: only
  * migration's b_count scan (norefs) keeps the folio from moving under it.
  *
+ * Which lookups may sleep is the strategy's: before v6.15 (every strategy
+ * without lookup_split) there was no sleeping lookup at all --
+ * bdev_getblk() -> __getblk_slow() -> __find_get_block() was atomic -- so
+ * __find_get_block_nonatomic() runs the atomic lookup there (model-review
+ * item 1).  From v6.15 bdev_getblk() with a blocking gfp mask and the
+ * callers of Jan Kara's audit use the sleeping one.
+ *
  * grow_buffers() creates a missing folio and its ring: the folio is found or
  * created locked (FGP_LOCK|FGP_CREAT), the ring of folio_size/block_size
  * buffers is built privately, then attached under i_private_lock.
  *
- * Simplifications: the lookup-side strategy hooks (strategy.h) are not wired
- * yet, so the built-in behaviour is S2 (v6.15); one block size per mapping
- * (the kernel's bdev can change it with set_blocksize; we refuse a mismatch);
- * touch_buffer() only sets PG_referenced.
+ * Simplifications: one block size per mapping (the kernel's bdev can
+ * change it with set_blocksize; we refuse a mismatch); touch_buffer() only
+ * sets PG_referenced.
  *
  * Locking rules:
  *   - __find_get_block(): callable with spinlocks held (never sleeps);
@@ -44,6 +51,7 @@
 #include <errno.h>
 
 #include "mm_internal.h"
+#include "strategy.h"
 
 static inline struct address_space *bdev_mapping(struct block_device *bdev)
 {
@@ -85,22 +93,12 @@ static struct buffer_head *__find_get_block_slow(struct block_device *bdev,
 
 	yield_point(YP_LOOKUP_BEFORE_LOCK);
 
-	if (atomic)
-		spin_lock(&m->i_private_lock);
-	else
-		folio_lock(f);
-
+	strategy_lookup_lock(m, f, atomic);
 	head = folio_buffers(f);
 	if (!head)
 		goto out_unlock;
-	/*
-	 * v6.15 (2d900efff915): migration marks the head BH_Migrate before its
-	 * b_count scan; an atomic lookup must not take a reference now.  A
-	 * sleeping lookup holds the folio lock, which migration holds
-	 * throughout, so it can never see the bit.
-	 */
-	if (test_bit_acquire(BH_Migrate, &head->b_state)) {
-		WARN_ON(!atomic);
+	if (strategy_lookup_bail(m, f, head, atomic)) {
+		atomic_fetch_add_explicit(&m->stat_lookup_bails, 1, memory_order_relaxed);
 		goto out_unlock;
 	}
 	bh = head;
@@ -114,10 +112,7 @@ static struct buffer_head *__find_get_block_slow(struct block_device *bdev,
 	} while (bh != head);
 
 out_unlock:
-	if (atomic)
-		spin_unlock(&m->i_private_lock);
-	else
-		folio_unlock(f);
+	strategy_lookup_unlock(m, f, atomic);
 	folio_put(f);
 	return ret;
 }
@@ -142,7 +137,10 @@ static struct buffer_head *find_get_block_common(struct block_device *bdev, sect
 	struct buffer_head *bh;
 
 	check_size(m, block, size);
+	if (!mapping_strategy(m)->lookup_split)
+		atomic = true;	/* no sleeping lookup before v6.15 */
 	atomic_fetch_add_explicit(&m->stat_lookups, 1, memory_order_relaxed);
+	mm_note_recent(m, block >> mapping_bpf_shift(m));
 	bh = lookup_bh_lru(bdev, block, size);
 	if (bh) {
 		atomic_fetch_add_explicit(&m->stat_lru_hits, 1, memory_order_relaxed);
@@ -157,7 +155,8 @@ static struct buffer_head *find_get_block_common(struct block_device *bdev, sect
 
 /*
  * __find_get_block - atomic lookup: never sleeps; may return NULL for a
- * cached block while it is being migrated (v6.15 semantics).
+ * cached block while it is being migrated (v6.15 BH_Migrate bail; a
+ * strategy's bail; a ring not yet attached to the new folio).
  * Exit: the bh with a b_count reference, or NULL.
  */
 struct buffer_head *__find_get_block(struct block_device *bdev, sector_t block, unsigned int size)
@@ -167,7 +166,8 @@ struct buffer_head *__find_get_block(struct block_device *bdev, sector_t block, 
 
 /*
  * __find_get_block_nonatomic - sleeping lookup (folio lock); NULL only if
- * the block is not cached.  Entry: no spinlock held.
+ * the block is not cached.  Under a strategy without lookup_split it is the
+ * atomic lookup (the function did not exist).  Entry: no spinlock held.
  */
 struct buffer_head *__find_get_block_nonatomic(struct block_device *bdev, sector_t block,
 					       unsigned int size)

@@ -11,6 +11,7 @@
  *   lookup.c      __find_get_block{,_nonatomic}, grow_buffers, bdev_getblk
  *   bh_lru.c      the per-thread bh LRU and invalidate_bh_lrus()
  *   writeback.c   writeback thread, sync, shrinker, memory limit
+ *   migrate.c     folio migration (compaction + migrate_folio) and the migrator
  *
  * Lock ranking inside mm (extends include/locking.h):
  *   folio lock -> buffer lock -> mapping->i_private_lock
@@ -48,6 +49,8 @@ static inline struct xa_node *xa_node_of(struct xarray *xa, pgoff_t index)
 	return (struct xa_node *)atomic_load_explicit(&xa->chunks[c], memory_order_acquire);
 }
 
+#define MM_RECENT	256
+
 /* Per-mapping state that is not part of the public struct. */
 struct mapping_private {
 	/* writeback thread */
@@ -63,7 +66,22 @@ struct mapping_private {
 	_Atomic int wb_err;		/* [atomic] sticky -EIO of async writeback (AS_EIO) */
 	_Atomic unsigned long wb_passes;	/* [atomic; changed under wb_lock] passes done */
 	struct mutex reclaim_mutex;	/* serialises direct reclaim writeback passes [lock] */
+
+	/* recently looked-up folio indices, for the migrator's VICTIM_TARGETED */
+	_Atomic bool recent_on;			/* [atomic] */
+	_Atomic unsigned int recent_head;	/* next slot, ever increasing [atomic] */
+	_Atomic pgoff_t recent[MM_RECENT];	/* [atomic] */
 };
+
+static inline void mm_note_recent(struct address_space *m, pgoff_t index)
+{
+	struct mapping_private *p = m->priv;
+
+	if (unlikely(atomic_load_explicit(&p->recent_on, memory_order_relaxed)))
+		atomic_store_explicit(&p->recent[atomic_fetch_add_explicit(&p->recent_head, 1,
+						memory_order_relaxed) % MM_RECENT],
+				      index, memory_order_relaxed);
+}
 
 /* folio.c */
 void folio_free(struct folio *f);		/* refcount hit 0 */

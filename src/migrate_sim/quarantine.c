@@ -291,8 +291,8 @@ unsigned long quarantine_get_len(void)
 	return len;
 }
 
-/* mm_addr_in_quarantine - lock state: any except quarantine_lock. */
-bool mm_addr_in_quarantine(const void *p)
+/* mm_quarantine_lookup - lock state: any except quarantine_lock. */
+bool mm_quarantine_lookup(const void *p, uint64_t *pfn, uint64_t *generation)
 {
 	uintptr_t page = (uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1);
 	struct qpage *q;
@@ -302,9 +302,20 @@ bool mm_addr_in_quarantine(const void *p)
 	for (q = qhash[qhash_of(page)]; q; q = q->next) {
 		if (q->page == page) {
 			found = true;
+			if (pfn)
+				*pfn = q->folio->pfn;
+			if (generation)
+				*generation = q->folio->generation;
 			break;
 		}
 	}
 	spin_unlock(&quarantine_lock);
 	return found;
 }
+
+bool mm_addr_in_quarantine(const void *p)
+{
+	return mm_quarantine_lookup(p, NULL, NULL);
+}
+
+mm_access_hook_t *_Atomic mm_access_hook;

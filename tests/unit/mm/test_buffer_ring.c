@@ -10,7 +10,7 @@
  * buffers per folio, and both share one folio's fate under migration.
  * Also: data read through the ring matches the image, a dirtied block
  * written with sync_dirty_buffer reaches the image, and lookups leave the
- * folio refcount at folio_expected_refs().
+ * folio refcount at folio_expected_ref_count().
  */
 #include "mm_test.h"
 
@@ -47,7 +47,7 @@ static void check_geometry(unsigned int blkbits, unsigned int order)
 	} while (it != head && n <= bpf);
 	CHECK_EQ(n, bpf);
 	/* The lookup dropped its temporary folio reference before returning. */
-	CHECK_EQ(folio_ref_count(f), folio_expected_refs(&d.mapping, f));
+	CHECK_EQ(folio_ref_count(f), folio_expected_ref_count(f));
 	CHECK_EQ(folio_ref_count(f), (int)folio_nr_pages(f) + 1);
 
 	/* Write through the cache, sync, and compare with the image. */

@@ -8,7 +8,7 @@
  *   - the caller gets one b_count, the per-thread LRU slot holds another;
  *   - the slow path takes a temporary folio reference and drops it BEFORE
  *     returning: afterwards the folio refcount is back to
- *     folio_expected_refs() -- the bh reference does not pin the folio,
+ *     folio_expected_ref_count() -- the bh reference does not pin the folio,
  *     which is exactly the window of I1;
  *   - the LRU holds at most BH_LRU_SIZE references; the 17th distinct
  *     lookup evicts the least recently used one.
@@ -32,7 +32,7 @@ int main(void)
 	CHECK(a && a->b_blocknr == 10);
 	CHECK_EQ(atomic_load(&a->b_count), 2);		/* caller + LRU slot */
 	f = a->b_folio;
-	CHECK_EQ(folio_ref_count(f), folio_expected_refs(&d.mapping, f));
+	CHECK_EQ(folio_ref_count(f), folio_expected_ref_count(f));
 
 	hits = atomic_load(&d.mapping.stat_lru_hits);
 	b = bdev_getblk(d.bdev, 10, 2048);			/* LRU hit */
@@ -46,7 +46,7 @@ int main(void)
 	CHECK(c && c->b_folio == f && c->b_blocknr == 11);
 	CHECK(c == a->b_this_page && c->b_this_page == a);
 	CHECK_EQ(atomic_load(&c->b_count), 2);
-	CHECK_EQ(folio_ref_count(f), folio_expected_refs(&d.mapping, f));
+	CHECK_EQ(folio_ref_count(f), folio_expected_ref_count(f));
 	brelse(c);
 
 	/* Drain the LRU: only the caller's reference remains. */
@@ -56,14 +56,14 @@ int main(void)
 	b = __find_get_block(d.bdev, 10, 2048);			/* slow path, atomic */
 	CHECK(b == a);
 	CHECK_EQ(atomic_load(&a->b_count), 3);
-	CHECK_EQ(folio_ref_count(f), folio_expected_refs(&d.mapping, f));
+	CHECK_EQ(folio_ref_count(f), folio_expected_ref_count(f));
 	brelse(b);
 	invalidate_bh_lru_current();
 	b = __find_get_block_nonatomic(d.bdev, 10, 2048);	/* slow path, sleeping */
 	CHECK(b == a);
 	CHECK_EQ(atomic_load(&a->b_count), 3);
 	CHECK(!folio_test_locked(f));
-	CHECK_EQ(folio_ref_count(f), folio_expected_refs(&d.mapping, f));
+	CHECK_EQ(folio_ref_count(f), folio_expected_ref_count(f));
 	brelse(b);
 	brelse(a);
 	invalidate_bh_lru_current();

@@ -55,7 +55,7 @@ int main(void)
 	r = __find_get_block(d.bdev, 4, 2048);		/* the head itself */
 	CHECK(r == NULL);
 	CHECK_EQ(atomic_load(&bh->b_count), count);	/* no reference taken */
-	CHECK_EQ(folio_ref_count(f), folio_expected_refs(&d.mapping, f));
+	CHECK_EQ(folio_ref_count(f), folio_expected_ref_count(f));
 
 	pthread_create(&t, NULL, sleeper, NULL);
 	usleep(100 * 1000);

@@ -111,7 +111,7 @@ int main(void)
 		test_dev_open(&d, 64 * 2048, 11, 0, 0, false);
 		bh = bdev_getblk(d.bdev, 3, 2048);
 		mf = bh->b_folio;
-		expected = folio_expected_refs(&d.mapping, mf);
+		expected = folio_expected_ref_count(mf);
 		CHECK_EQ(expected, 2);
 		CHECK_EQ(folio_ref_count(mf), expected);
 		CHECK(folio_try_get(mf));			/* isolation */
