@@ -65,6 +65,7 @@ struct block_device {
 					 * by blockdev_set_reorder() while idle) */
 
 	struct blk_write_log *log;	/* [log's own lock] NULL = no write log */
+	pthread_rwlock_t media_lock;	/* completions read-hold it; blk_snapshot() writes [lock] */
 
 	/* statistics [atomic] */
 	_Atomic uint64_t stat_reads, stat_writes, stat_flushes, stat_bytes_read, stat_bytes_written;
@@ -105,6 +106,9 @@ int blk_rw_blocks_sync(struct block_device *bdev, unsigned int opf, unsigned int
 int blkdev_issue_flush(struct block_device *bdev);
 /* Wait until no request is in flight. */
 void blk_drain(struct block_device *bdev);
+
+/* Copy the media between two completions (the lab's power cut). 0/-errno. */
+int blk_snapshot(struct block_device *bdev, const char *path);
 
 /* Write-log MARK entry (e.g. "op 123 mkdir", "commit 17"), as dm-log-writes' message. */
 void blk_log_mark(struct block_device *bdev, const char *fmt, ...) __printf(2, 3);

@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 struct jfs;
+struct strategy;
 
 /* Credentials of the caller (fuse_req_ctx, or the lab's worker). */
 struct jfs_cred {
@@ -55,6 +56,8 @@ struct jfs_mount_opts {
 	unsigned int dirty_writeback_ms;/* writeback interval; 0 = default (5000) */
 	unsigned int dma_delay_us;	/* blockdev: max random delay before the DMA moment */
 	uint64_t seed;			/* seed of every random choice below the fs */
+	const struct strategy *strategy;/* fix strategy of the page cache (strategy.h);
+					 * NULL = strategy_default (bh-migrate, v6.15+) */
 	/* journal (issue 3) */
 	unsigned int commit_interval;	/* seconds; 0 = default 5 */
 	bool data_journal;		/* data=journal instead of data=ordered */
@@ -165,6 +168,23 @@ struct jfs_stats {
 	uint64_t credit_overruns;	/* ops that dirtied more blocks than declared */
 };
 void jfs_get_stats(struct jfs *fs, struct jfs_stats *st);
+
+/* FIBMAP: the physical block of logical block @lblk of @ino (0: a hole). */
+int jfs_bmap(struct jfs *fs, ino_t ino, uint64_t lblk, uint64_t *pblk);
+
+/* What lies below the op API, for the race lab's kernel-like metadata
+ * users (src/lab/), which work on buffer_heads and journal handles as
+ * ext4's own callers do.  Valid until jfs_unmount(). */
+struct block_device;
+struct address_space;
+struct journal_s;
+struct jfs_lab_view {
+	struct block_device *bdev;	/* the disk */
+	struct address_space *mapping;	/* its page cache */
+	struct journal_s *journal;	/* NULL without a journal (or ro) */
+	unsigned int blocksize;
+};
+void jfs_lab_view(struct jfs *fs, struct jfs_lab_view *v);
 
 /* ------------------------------------------------------ journal replay
  * (src/fs/replay.c; recovery proper is src/journal/recovery.c).

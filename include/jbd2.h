@@ -409,7 +409,7 @@ struct journal_s {
 	spinlock_t j_logged_lock;		/* leaf [lock] */
 	struct jbd2_logged_map *j_logged;	/* [j_logged_lock] */
 	/* Observer of the commit (tests, the lab's journal-I/O oracle). */
-	const struct jbd2_commit_observer *j_observer;	/* [const while the journal runs] */
+	const struct jbd2_commit_observer *j_observer;	/* [WRITE_ONCE; read with jbd2_observer()] */
 	/* recovery: tid of a commit block that failed its checksum during
 	 * PASS_SCAN (0 = none); the fs marks itself with errors [const after recovery] */
 	tid_t j_failed_commit;

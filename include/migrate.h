@@ -85,8 +85,12 @@ void migrator_get_stats(struct migrator *mg, struct migrate_stats *out);
 
 /*
  * Recently looked-up blocks, for VICTIM_TARGETED: lookups record their
- * folio index while the mapping's recent ring is enabled.
+ * folio index while the mapping's recent ring is enabled, except in threads
+ * that opted out (the lab's fs workers: the ring then holds the blocks its
+ * metadata users hammer; the quarter of victims drawn at random covers the
+ * rest of the cache).
  */
 void mm_recent_enable(struct address_space *m, bool on);
+void mm_recent_thread(bool on);		/* the calling thread's lookups count (default) or not */
 
 #endif /* JBDLAB_MIGRATE_H */

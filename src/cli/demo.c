@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "exec.h"
 
 #define PFX "demo: "
 #define DEMO_IMAGE_SIZE		(256ULL << 20)
@@ -104,133 +105,6 @@ static void sleep_ms(unsigned int ms)
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
-}
-
-/* A system tool: $PATH first, then the sbin directories a user's PATH lacks. */
-static const char *find_tool(const char *name, char *buf, size_t len)
-{
-	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin" };
-	const char *path = getenv("PATH");
-
-	if (path) {
-		char *copy = strdup(path), *save = NULL;
-
-		for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d;
-		     d = strtok_r(NULL, ":", &save)) {
-			snprintf(buf, len, "%s/%s", d, name);
-			if (!access(buf, X_OK)) {
-				free(copy);
-				return buf;
-			}
-		}
-		free(copy);
-	}
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(buf, len, "%s/%s", dirs[i], name);
-		if (!access(buf, X_OK))
-			return buf;
-	}
-	return NULL;
-}
-
-/*
- * Start @argv.  With @out_fd, the child's stdout and stderr go to a pipe
- * whose read end is returned there.  Returns the pid or -1.
- */
-static pid_t spawn(char *const argv[], int *out_fd)
-{
-	posix_spawn_file_actions_t fa;
-	int p[2] = { -1, -1 };
-	pid_t pid;
-	int err;
-
-	posix_spawn_file_actions_init(&fa);
-	if (out_fd) {
-		if (pipe2(p, O_CLOEXEC)) {
-			posix_spawn_file_actions_destroy(&fa);
-			return -1;
-		}
-		posix_spawn_file_actions_adddup2(&fa, p[1], STDOUT_FILENO);
-		posix_spawn_file_actions_adddup2(&fa, p[1], STDERR_FILENO);
-	}
-	err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (out_fd) {
-		close(p[1]);
-		if (err)
-			close(p[0]);
-		else
-			*out_fd = p[0];
-	}
-	if (err) {
-		fprintf(stderr, PFX "cannot run %s: %s\n", argv[0], strerror(err));
-		return -1;
-	}
-	return pid;
-}
-
-/* waitpid() that a signal does not cut short; returns the wait status or -1. */
-static int reap(pid_t pid)
-{
-	int ws;
-
-	while (waitpid(pid, &ws, 0) < 0) {
-		if (errno != EINTR)
-			return -1;
-	}
-	return ws;
-}
-
-static const char *describe_status(int ws, char *buf, size_t len)
-{
-	if (ws < 0)
-		snprintf(buf, len, "lost");
-	else if (WIFEXITED(ws))
-		snprintf(buf, len, "exit %d", WEXITSTATUS(ws));
-	else if (WIFSIGNALED(ws))
-		snprintf(buf, len, "killed by signal %d", WTERMSIG(ws));
-	else
-		snprintf(buf, len, "status 0x%x", ws);
-	return buf;
-}
-
-/* Run to completion, collecting stdout+stderr; returns the wait status or -1. */
-static int run_capture(char *const argv[], char **out)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	pid_t pid;
-	ssize_t n;
-	int fd;
-
-	*out = NULL;
-	if (!buf)
-		return -1;
-	pid = spawn(argv, &fd);
-	if (pid < 0) {
-		free(buf);
-		return -1;
-	}
-	for (;;) {
-		if (len + 1 >= cap) {
-			char *nb = realloc(buf, cap * 2);
-
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	*out = buf;
-	return reap(pid);
 }
 
 /* Decode the octal escapes of a /proc/self/mountinfo field in place. */
@@ -518,33 +392,19 @@ static char *escape_opt(const char *s)
 
 static int make_image(const char *img, const struct demo_opts *o)
 {
-	char tool[PATH_MAX], bs[16];
-	char *out = NULL;
-	int fd, ws;
+	char *out = NULL, st[64];
+	int ws;
 
-	fd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0 || ftruncate(fd, (off_t)o->image_size)) {
-		fprintf(stderr, PFX "%s: %s\n", img, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	/* O_EXCL: the scratch directory is ours and new */
+	if (!access(img, F_OK)) {
+		fprintf(stderr, PFX "%s: exists\n", img);
 		return -1;
 	}
-	close(fd);
-	if (!find_tool("mkfs.ext4", tool, sizeof(tool))) {
-		fprintf(stderr, PFX "mkfs.ext4 not found (install e2fsprogs)\n");
-		return -1;
-	}
-	snprintf(bs, sizeof(bs), "%u", o->block_size);
-	{
-		char *argv[] = { tool, "-q", "-F", "-b", bs, (char *)img, NULL };
-
-		ws = run_capture(argv, &out);
-	}
+	ws = mkfs_ext4(img, o->image_size, o->block_size, &out);
 	if (ws != 0) {
-		char st[64];
-
-		fprintf(stderr, PFX "mkfs.ext4 failed (%s):\n%s", describe_status(ws, st, sizeof(st)),
-			out ? out : "");
+		if (ws > 0)
+			fprintf(stderr, PFX "mkfs.ext4 failed (%s):\n", describe_status(ws, st, sizeof(st)));
+		fprintf(stderr, PFX "%s", out ? out : "mkfs.ext4 failed\n");
 		free(out);
 		return -1;
 	}
@@ -667,19 +527,9 @@ static int run_stress(const char *exe, const char *mnt, const struct demo_opts *
 
 static int run_e2fsck(const char *img, char *verdict, size_t vlen)
 {
-	char tool[PATH_MAX];
 	char *out = NULL;
-	int ws;
+	int ws = e2fsck_fn(img, &out);
 
-	if (!find_tool("e2fsck", tool, sizeof(tool))) {
-		snprintf(verdict, vlen, "e2fsck not found");
-		return -1;
-	}
-	{
-		char *argv[] = { tool, "-fn", (char *)img, NULL };
-
-		ws = run_capture(argv, &out);
-	}
 	if (ws == 0) {
 		snprintf(verdict, vlen, "clean");
 		free(out);
@@ -688,7 +538,7 @@ static int run_e2fsck(const char *img, char *verdict, size_t vlen)
 	if (ws > 0 && WIFEXITED(ws))
 		snprintf(verdict, vlen, "NOT CLEAN (e2fsck exit %d)", WEXITSTATUS(ws));
 	else
-		snprintf(verdict, vlen, "e2fsck did not run");
+		snprintf(verdict, vlen, ws < 0 && !out ? "e2fsck not found" : "e2fsck did not run");
 	fprintf(stderr, PFX "e2fsck -fn %s:\n%s", img, out ? out : "");
 	free(out);
 	return -1;

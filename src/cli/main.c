@@ -26,6 +26,8 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{ "race", jbdlab_race_main, "[--strategy NAME|all] [--seconds N] [--seed N] [--runs N] ...",
+	  "the race lab: the migrator against every fix strategy, one verdict table" },
 	{ "demo", jbdlab_demo_main, "[--seed N] [--threads N] [--ops N | --duration S] [OPTIONS]",
 	  "mkfs a scratch ext4 image, mount it, stress it, unmount, e2fsck it" },
 	{ "mount", jbdlab_mount_main, "[-f] [-d] [-s] [-o OPTS] IMAGE MOUNTPOINT",
@@ -50,7 +52,7 @@ static void usage(FILE *f)
 		"          this text, or COMMAND --help\n"
 		"  --version\n"
 		"          print versions\n\n"
-		"Without a command, `jbdlab demo` is what to run first.\n");
+		"Without a command, `jbdlab race` is what to run first.\n");
 }
 
 static const struct subcommand *find(const char *name)

@@ -236,6 +236,7 @@ ssize_t jfs_read(struct jfs *fs, ino_t ino, off_t off, size_t size, char *buf)
 				break;
 			}
 			memcpy(buf + done, bh->b_data + boff, n);
+			mm_check_access(bh, bh->b_data + boff, n, false);
 			brelse(bh);
 		}
 		done += n;
@@ -247,6 +248,22 @@ out:
 		__jfs_touch_atime(fs, ino, &inode);
 	ret = jfs_op_end(fs, ret);
 	return done ? (ssize_t)done : ret;
+}
+
+int jfs_bmap(struct jfs *fs, ino_t ino, uint64_t lblk, uint64_t *pblk)
+{
+	struct ext2_inode_large inode;
+	blk64_t p = 0;
+	int ret;
+
+	ret = jfs_op_begin(fs, "bmap", 0);
+	if (ret)
+		return ret;
+	ret = __jfs_read_inode(fs, ino, &inode);
+	if (!ret)
+		ret = map_block(fs, ino, &inode, lblk, &p, NULL);
+	*pblk = p;
+	return jfs_op_end(fs, ret);
 }
 
 /* ----------------------------------------------------------------- write */

@@ -207,6 +207,7 @@ static errcode_t jfs_io_rw(io_channel ch, uint64_t pos, uint64_t len, void *data
 			if (!bh)
 				return EIO;
 			memcpy(buf, bh->b_data + off, n);
+			mm_check_access(bh, bh->b_data + off, n, false);
 			brelse(bh);
 		} else if (fs->handle) {
 			int err = __jfs_journal_write_meta(fs, blk, off, buf, n);

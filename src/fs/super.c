@@ -587,6 +587,7 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 		goto out_close;
 	}
 	fs->bdev->bd_mapping = &fs->mapping;
+	fs->mapping.strategy = o->strategy;
 
 	mutex_lock(&fs->fs_lock);
 	fs->mount_phase = true;
@@ -628,6 +629,7 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 					goto out_close;
 				}
 				fs->bdev->bd_mapping = &fs->mapping;
+				fs->mapping.strategy = o->strategy;
 				mutex_lock(&fs->fs_lock);
 				current_jfs = fs;
 			}
@@ -892,6 +894,14 @@ int jfs_unmount(struct jfs *fs)
 	fs->magic = 0;
 	fs_free(fs);
 	return ret;
+}
+
+void jfs_lab_view(struct jfs *fs, struct jfs_lab_view *v)
+{
+	v->bdev = fs->bdev;
+	v->mapping = &fs->mapping;
+	v->journal = fs->journal;
+	v->blocksize = fs->blocksize;
 }
 
 void jfs_get_stats(struct jfs *fs, struct jfs_stats *st)

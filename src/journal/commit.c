@@ -66,7 +66,7 @@
 
 void jbd2_commit_observe_state(journal_t *journal, transaction_t *t)
 {
-	const struct jbd2_commit_observer *o = journal->j_observer;
+	const struct jbd2_commit_observer *o = jbd2_observer(journal);
 
 	if (o && o->commit_state)
 		o->commit_state(journal, t, t->t_state, o->priv);
@@ -411,10 +411,10 @@ start_journal_io:
 				set_buffer_uptodate(bh);
 				bh->b_end_io = journal_end_buffer_io_sync;
 				submit_bh(REQ_OP_WRITE | JBD2_JOURNAL_REQ_FLAGS, bh);
-				if (bh->b_private && journal->j_observer &&
-				    journal->j_observer->tmpbh_submitted)
-					journal->j_observer->tmpbh_submitted(journal, bh->b_private, bh,
-									     journal->j_observer->priv);
+				const struct jbd2_commit_observer *o = jbd2_observer(journal);
+
+				if (bh->b_private && o && o->tmpbh_submitted)
+					o->tmpbh_submitted(journal, bh->b_private, bh, o->priv);
 			}
 			descriptor = NULL;
 			bufs = 0;
@@ -613,9 +613,12 @@ restart_loop:
 		journal->j_commit_callback(journal, commit_transaction);
 
 	/* Report T_FINISHED first: once set, checkpointing may free @t. */
-	if (journal->j_observer && journal->j_observer->commit_state)
-		journal->j_observer->commit_state(journal, commit_transaction, T_FINISHED,
-						  journal->j_observer->priv);
+	{
+		const struct jbd2_commit_observer *o = jbd2_observer(journal);
+
+		if (o && o->commit_state)
+			o->commit_state(journal, commit_transaction, T_FINISHED, o->priv);
+	}
 	write_lock(&journal->j_state_lock);
 	spin_lock(&journal->j_list_lock);
 	WRITE_ONCE(commit_transaction->t_state, T_FINISHED);

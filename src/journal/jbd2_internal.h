@@ -134,10 +134,16 @@ static inline void jbd2_strategy_tmpbh_end(struct journal_head *jh_in, struct bu
 		s->tmpbh_end(jh_in, tmp);
 }
 
+/* The observer may be installed or removed while the journal runs (the lab). */
+static inline const struct jbd2_commit_observer *jbd2_observer(journal_t *journal)
+{
+	return READ_ONCE(journal->j_observer);
+}
+
 static inline void jbd2_observe_tmpbh_begin(journal_t *journal, struct buffer_head *bh_in,
 					     struct buffer_head *tmp, bool aliasing)
 {
-	const struct jbd2_commit_observer *o = journal->j_observer;
+	const struct jbd2_commit_observer *o = jbd2_observer(journal);
 
 	if (o && o->tmpbh_begin)
 		o->tmpbh_begin(journal, bh_in, tmp, aliasing, o->priv);
@@ -146,7 +152,7 @@ static inline void jbd2_observe_tmpbh_begin(journal_t *journal, struct buffer_he
 static inline void jbd2_observe_tmpbh_end(journal_t *journal, struct buffer_head *bh_in,
 					  struct buffer_head *tmp, int uptodate)
 {
-	const struct jbd2_commit_observer *o = journal->j_observer;
+	const struct jbd2_commit_observer *o = jbd2_observer(journal);
 
 	if (o && o->tmpbh_end)
 		o->tmpbh_end(journal, bh_in, tmp, uptodate, o->priv);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "compiler.h"
+#include "locking.h"
 
 _Atomic unsigned int yield_point_permille[YP_NR];
 
@@ -99,6 +100,9 @@ void yield_policy_random(enum yield_point yp)
 	uint64_t r = prandom_u64();
 
 	if ((r % 1000) >= permille)
+		return;
+	/* A spinlock disables preemption: nothing to widen while one is held. */
+	if (current_spin_depth)
 		return;
 	/* Half the hits yield, half sleep 1..64 us: both shapes of a preemption. */
 	if ((r >> 20) & 1)

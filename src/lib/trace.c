@@ -259,8 +259,12 @@ unsigned int trace_print_window(FILE *out, uint64_t block, const uint64_t *pfn, 
 			trace_ev_name(e->ev), e->block, e->pfn);
 		if (e->ev == TR_MIG_FAIL && trace_fail_reason_name)
 			fprintf(out, " (%s)", trace_fail_reason_name(e->arg));
-		else if (e->ev == TR_MIG_FAIL || e->ev == TR_DERIVE || e->ev >= TR_TMPBH_ALIAS)
+		else if (e->ev == TR_DERIVE)
+			fprintf(out, " (offset %" PRIu64 ")", e->arg);
+		else if (e->ev == TR_MIG_FAIL || e->ev >= TR_TMPBH_ALIAS)
 			fprintf(out, " (%" PRIu64 ")", e->arg);
+		else if (e->ev == TR_WRITE_PTR)
+			fprintf(out, " (version %" PRIu64 ")", e->arg);
 		else if (e->arg)
 			fprintf(out, " %#" PRIx64, e->arg);
 		fputc('\n', out);

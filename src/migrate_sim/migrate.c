@@ -568,7 +568,14 @@ void migrator_get_stats(struct migrator *mg, struct migrate_stats *out)
 	pthread_mutex_unlock(&mg->stats_lock);
 }
 
+__thread bool mm_recent_skip_thread;
+
 void mm_recent_enable(struct address_space *m, bool on)
 {
 	atomic_store(&m->priv->recent_on, on);
+}
+
+void mm_recent_thread(bool on)
+{
+	mm_recent_skip_thread = !on;
 }

@@ -73,11 +73,14 @@ struct mapping_private {
 	_Atomic pgoff_t recent[MM_RECENT];	/* [atomic] */
 };
 
+extern __thread bool mm_recent_skip_thread;	/* mm_recent_thread() */
+
 static inline void mm_note_recent(struct address_space *m, pgoff_t index)
 {
 	struct mapping_private *p = m->priv;
 
-	if (unlikely(atomic_load_explicit(&p->recent_on, memory_order_relaxed)))
+	if (unlikely(atomic_load_explicit(&p->recent_on, memory_order_relaxed)) &&
+	    !mm_recent_skip_thread)
 		atomic_store_explicit(&p->recent[atomic_fetch_add_explicit(&p->recent_head, 1,
 						memory_order_relaxed) % MM_RECENT],
 				      index, memory_order_relaxed);

@@ -36,49 +36,43 @@
 #include "strategy.h"
 #include "jbd2.h"
 
-#define LK_TABLE_SIZE	256
+#define LK_HASH	1024	/* buckets; a commit may have thousands of folios in flight */
 
 struct tmpbh_lk {
-	struct buffer_head *head;	/* ring we hold [lk_table_lock] NULL = free */
+	struct buffer_head *head;	/* ring we hold [lk_table_lock] */
 	unsigned int users;		/* temporary bhs of that ring [lk_table_lock] */
 	struct buffer_head **locked;	/* the buffers we locked, in ring order
 					 * [owner: the holder of head] */
 	unsigned int nr_locked;		/* [owner: the holder of head] */
+	struct tmpbh_lk *next;		/* bucket chain [lk_table_lock] */
 };
 
 static spinlock_t lk_table_lock;
-static struct tmpbh_lk lk_table[LK_TABLE_SIZE];	/* [lk_table_lock] */
+static struct tmpbh_lk *lk_table[LK_HASH];	/* [lk_table_lock] */
 
 __attribute__((constructor)) static void tmpbh_lock_ctor(void)
 {
 	spin_lock_init(&lk_table_lock);
 }
 
-/* __lk_find_bh - the entry whose ring contains bh.  Entry: lk_table_lock. */
-static struct tmpbh_lk *__lk_find_bh(struct buffer_head *bh)
+static struct tmpbh_lk **lk_bucket(const struct buffer_head *head)
 {
-	assert_spin_locked(&lk_table_lock);
-	for (int i = 0; i < LK_TABLE_SIZE; i++) {
-		struct buffer_head *h = lk_table[i].head, *b;
-
-		if (!h)
-			continue;
-		b = h;
-		do {
-			if (b == bh)
-				return &lk_table[i];
-			b = b->b_this_page;
-		} while (b != h);
-	}
-	return NULL;
+	return &lk_table[((uintptr_t)head >> 6) % LK_HASH];
 }
 
-static struct tmpbh_lk *__lk_free_slot(void)
+/*
+ * __lk_find - the entry of the ring headed by @head.  A ring we hold cannot
+ * move, so the head that bh's folio names now is its key; for a ring we do
+ * not hold the answer is "none" whatever the head read returned.
+ * Entry: lk_table_lock held.
+ */
+static struct tmpbh_lk *__lk_find(const struct buffer_head *head)
 {
-	for (int i = 0; i < LK_TABLE_SIZE; i++)
-		if (!lk_table[i].head)
-			return &lk_table[i];
-	BUG();
+	assert_spin_locked(&lk_table_lock);
+	for (struct tmpbh_lk *l = head ? *lk_bucket(head) : NULL; l; l = l->next)
+		if (l->head == head)
+			return l;
+	return NULL;
 }
 
 /*
@@ -110,7 +104,7 @@ static void lock_tmpbh_begin(struct journal_head *jh_in)
 
 	/* A sibling's log write holds the ring (so it cannot move): join. */
 	spin_lock(&lk_table_lock);
-	l = __lk_find_bh(bh);
+	l = __lk_find(folio_buffers(READ_ONCE(bh->b_folio)));
 	if (l) {
 		l->users++;
 		jh_in->b_tmpbh_cookie = l->head;
@@ -148,12 +142,15 @@ static void lock_tmpbh_begin(struct journal_head *jh_in)
 	}
 	folio_put(f);	/* the locks keep the ring where it is */
 
-	spin_lock(&lk_table_lock);
-	l = __lk_free_slot();
+	l = malloc(sizeof(*l));
+	BUG_ON(!l);
 	l->head = head;
 	l->users = 1;
 	l->locked = locked;
 	l->nr_locked = nr;
+	spin_lock(&lk_table_lock);
+	l->next = *lk_bucket(head);
+	*lk_bucket(head) = l;
 	spin_unlock(&lk_table_lock);
 	jh_in->b_tmpbh_cookie = head;
 }
@@ -166,17 +163,21 @@ static void lock_tmpbh_end(struct journal_head *jh_in, struct buffer_head *tmp)
 
 	jh_in->b_tmpbh_cookie = NULL;
 	spin_lock(&lk_table_lock);
-	for (int i = 0; i < LK_TABLE_SIZE; i++)
-		if (lk_table[i].head == head)
-			l = &lk_table[i];
+	l = __lk_find(head);
 	BUG_ON(!l || !l->users);
 	if (--l->users == 0) {
+		struct tmpbh_lk **pp = lk_bucket(head);
+
+		while (*pp != l)
+			pp = &(*pp)->next;
+		*pp = l->next;
 		locked = l->locked;
 		nr = l->nr_locked;
-		l->head = NULL;
-		l->locked = NULL;
+	} else {
+		l = NULL;
 	}
 	spin_unlock(&lk_table_lock);
+	free(l);
 	for (unsigned int i = 0; i < nr; i++)
 		unlock_buffer(locked[i]);
 	free(locked);

@@ -30,28 +30,34 @@
 #include "strategy.h"
 #include "jbd2.h"
 
-#define WB_TABLE_SIZE	256	/* folios of one commit under our writeback */
+#define WB_HASH	1024	/* buckets; a commit may have thousands of folios in flight */
 
 struct tmpbh_wb {
-	struct folio *folio;	/* [wb_table_lock] NULL = free slot */
-	unsigned int users;	/* temporary bhs aliasing it [wb_table_lock] */
+	struct folio *folio;		/* [wb_table_lock] */
+	unsigned int users;		/* temporary bhs aliasing it [wb_table_lock] */
+	struct tmpbh_wb *next;		/* bucket chain [wb_table_lock] */
 };
 
 static spinlock_t wb_table_lock;
-static struct tmpbh_wb wb_table[WB_TABLE_SIZE];	/* [wb_table_lock] */
+static struct tmpbh_wb *wb_table[WB_HASH];	/* [wb_table_lock] */
 
 __attribute__((constructor)) static void tmpbh_writeback_ctor(void)
 {
 	spin_lock_init(&wb_table_lock);
 }
 
+static struct tmpbh_wb **wb_bucket(const struct folio *f)
+{
+	return &wb_table[((uintptr_t)f >> 6) % WB_HASH];
+}
+
 /* __wb_find - entry: wb_table_lock held. */
-static struct tmpbh_wb *__wb_find(struct folio *f)
+static struct tmpbh_wb *__wb_find(const struct folio *f)
 {
 	assert_spin_locked(&wb_table_lock);
-	for (int i = 0; i < WB_TABLE_SIZE; i++)
-		if (wb_table[i].folio == f)
-			return &wb_table[i];
+	for (struct tmpbh_wb *w = *wb_bucket(f); w; w = w->next)
+		if (w->folio == f)
+			return w;
 	return NULL;
 }
 
@@ -85,11 +91,13 @@ static void writeback_tmpbh_begin(struct journal_head *jh_in)
 	folio_unlock(f);
 	folio_put(f);	/* PG_writeback keeps it in the cache from here */
 
-	spin_lock(&wb_table_lock);
-	w = __wb_find(NULL);
+	w = malloc(sizeof(*w));
 	BUG_ON(!w);
 	w->folio = f;
 	w->users = 1;
+	spin_lock(&wb_table_lock);
+	w->next = *wb_bucket(f);
+	*wb_bucket(f) = w;
 	spin_unlock(&wb_table_lock);
 	jh_in->b_tmpbh_cookie = f;
 }
@@ -105,11 +113,18 @@ static void writeback_tmpbh_end(struct journal_head *jh_in, struct buffer_head *
 	w = __wb_find(f);
 	BUG_ON(!w || !w->users);
 	last = --w->users == 0;
-	if (last)
-		w->folio = NULL;
+	if (last) {
+		struct tmpbh_wb **pp = wb_bucket(f);
+
+		while (*pp != w)
+			pp = &(*pp)->next;
+		*pp = w->next;
+	}
 	spin_unlock(&wb_table_lock);
-	if (last)
+	if (last) {
+		free(w);
 		folio_end_writeback(f);
+	}
 }
 
 const struct strategy strategy_tmpbh_writeback = {

@@ -194,7 +194,7 @@ static void test_alias_shadow_rogue(void)
 	memset(&obs, 0, sizeof(obs));
 	watch_bh = bh;
 	use_gate = true;
-	j->j_observer = &observer;
+	WRITE_ONCE(j->j_observer, &observer);
 	CHECK_EQ(jbd2_log_start_commit(j, t1), 1);
 	wait_flag(&obs.submitted);
 	wait_flag(&gate_reached);
@@ -241,7 +241,7 @@ static void test_alias_shadow_rogue(void)
 	printf("I2 mechanism: the log block holds the rogue bytes, tag checksum mismatch; "
 	       "get_write_access waited for BH_Shadow\n");
 	use_gate = false;
-	j->j_observer = NULL;
+	WRITE_ONCE(j->j_observer, NULL);
 	CHECK_EQ(jbd2_journal_force_commit(j), 0);
 	CHECK(atomic_load(&bh->b_count) >= base + 1);	/* still pinned until checkpoint */
 	brelse(bh);
@@ -265,7 +265,7 @@ static void test_frozen_copy(void)
 	watch_bh = bh;
 	block_at_flush = true;
 	flush_reached = flush_go = false;
-	j->j_observer = &observer;
+	WRITE_ONCE(j->j_observer, &observer);
 	CHECK_EQ(jbd2_log_start_commit(j, t1), 1);
 	wait_flag(&flush_reached);
 	/* T1 is committing (T_FLUSH), bh still on its BJ_Metadata */
@@ -297,7 +297,7 @@ static void test_frozen_copy(void)
 	jrt_pattern(want, im.bs, bh->b_blocknr, 2, seed);
 	jrt_pread_block(im.path, im.bs, obs.log_blk, disk);
 	CHECK(memcmp(disk, want, im.bs) == 0);
-	j->j_observer = NULL;
+	WRITE_ONCE(j->j_observer, NULL);
 	printf("frozen copy-out: T1 logged the frozen version, T2 the live one\n");
 	brelse(bh);
 	free(want);

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lab.h - the race lab (src/lab/): the fs op API driven by workload threads
+ * and by ext4-like metadata users, the migrator moving folios underneath,
+ * and the detectors that turn a race into a classified, seeded report.
+ * See ../shared/DESIGN.md (threads, detectors) and kernel-race.md §2.5
+ * (the classes I1..I5), §7.3 (detectors).
+ */
+#ifndef JBDLAB_LAB_H
+#define JBDLAB_LAB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "migrate.h"
+#include "strategy.h"
+
+/* Race classes (kernel-race.md §2.5). */
+enum lab_class {
+	LAB_I1,		/* lookup-vs-migration: a stale b_data, a lost update */
+	LAB_I2,		/* jbd2's temporary bh aliases a folio that moved */
+	LAB_I3,		/* handle credit overrun (next issue) */
+	LAB_I4,		/* sleeping while holding a spinlock */
+	LAB_I5,		/* lock-order inversion / deadlock (next issue) */
+	LAB_NCLASS
+};
+const char *lab_class_name(enum lab_class c);
+
+struct lab_opts {
+	const struct strategy *strategy;	/* required */
+	double seconds;			/* run length; default 4 */
+	uint64_t seed;
+	const char *image;		/* pristine image to copy per run (NULL: lab_make_image) */
+	const char *workdir;		/* where the run's images go (required) */
+	unsigned int folio_order;	/* bdev folio order (default 0: 4 KiB) */
+	unsigned int threads;		/* fs workload threads (default 2) */
+	unsigned int meta_users;	/* metadata-user threads (default 2) */
+	unsigned int arena_blocks;	/* blocks the metadata users own (default 1024) */
+	struct migrator_opts migrator;	/* mode/victim/rate/copy order (seed set per run) */
+	int stop_class;			/* stop at the first detection of this class; -1: never,
+					 * LAB_NCLASS: of any class */
+	unsigned int max_reports;	/* full reports printed per class (default 1) */
+	FILE *report;			/* reports and notes go here (default stderr) */
+	bool no_oracles;		/* skip crash + replay + e2fsck at the end (speed) */
+	/* progress: called about every 250 ms from the run's main thread */
+	void (*progress)(const struct lab_opts *o, double t, const uint64_t *detections,
+			 uint64_t migrations_ok, void *priv);
+	void *priv;
+};
+
+struct lab_result {
+	const struct strategy *strategy;
+	uint64_t seed;
+	double seconds;				/* how long the threads ran */
+	uint64_t detections[LAB_NCLASS];
+	double first_s[LAB_NCLASS];		/* time to first detection, < 0 if none */
+	struct migrate_stats mig;
+	uint64_t ops;				/* fs ops + metadata-user writes */
+	double ops_per_s;
+	uint64_t null_for_cached;		/* lookups that returned NULL for a cached block */
+	uint64_t lookup_bails;			/* of which the strategy's bail */
+	uint64_t fs_errors;			/* EIO/EUCLEAN/EROFS from the fs, journal aborts */
+	char fsck[64];				/* e2fsck -fn of the unmounted image: "clean" or why not */
+	char crash[96];				/* crash copy: replay + e2fsck verdict */
+	char error[256];			/* the run could not be set up: why ("" if it ran) */
+};
+
+/* mkfs.ext4 -b @block_size an image of @bytes.  0, or -1 with a reason in errbuf. */
+int lab_make_image(const char *path, uint64_t bytes, unsigned int block_size,
+		   char *errbuf, size_t errlen);
+/* One run.  0, or -1 if it could not be set up (r->error says why). */
+int lab_run(const struct lab_opts *o, struct lab_result *r);
+
+/* Report helpers (src/lab/report.c). */
+void lab_print_table_header(FILE *f);
+void lab_print_table_row(FILE *f, const struct lab_result *r, unsigned int nruns);
+int lab_write_json(const char *path, const struct lab_result *r, size_t n);
+int lab_write_svg(const char *path, const struct lab_result *r, size_t n, double seconds);
+/* The verdict of a run against what the issue expects of its strategy. */
+const char *lab_main_fail_reason(const struct migrate_stats *m, uint64_t *count);
+
+#endif /* JBDLAB_LAB_H */

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * lab_internal.h - what the files of src/lab/ share.
+ *
+ *   lab.c       one run: image, mount, arena, threads, stop, end-of-run oracles
+ *   workload.c  the fs workload threads (the fs op API, as the FUSE layer calls it)
+ *   metauser.c  the ext4-like metadata users (buffer_heads + journal handles)
+ *   detect.c    detections: recording, classes, KASAN-style reports, and the
+ *               hooks the lab installs (access check, poison, might_sleep,
+ *               the journal-I/O oracle)
+ *   report.c    table, JSON, SVG
+ *
+ * Locking rules: lab->det_lock (a mutex) protects the detection records
+ * and counters; the arena's per-block shadow is owned by the block's
+ * metadata-user thread [owner] until the threads are joined; everything
+ * else of struct lab is [const] while the threads run, or [atomic].
+ */
+#ifndef JBDLAB_LAB_INTERNAL_H
+#define JBDLAB_LAB_INTERNAL_H
+
+#include <pthread.h>
+
+#include "blockdev.h"
+#include "fs.h"
+#include "jbd2.h"
+#include "lab.h"
+#include "mm.h"
+#include "trace.h"
+
+/* The header of an arena block: the block is self-checking, so a crash
+ * image can be judged without knowing which version should be there. */
+#define LAB_MAGIC	0x424c414aU	/* "JALB" */
+struct lab_block_hdr {
+	uint32_t magic;
+	uint32_t owner;		/* metadata-user index */
+	uint64_t blocknr;
+	uint64_t version;	/* writes so far */
+	uint32_t crc;		/* crc32c of the rest of the block (after the header) */
+	uint32_t pad;
+};
+#define LAB_SLOT	64	/* one write changes one slot of this size, then the header */
+
+struct lab_arena_block {
+	uint64_t blocknr;		/* [const] */
+	unsigned int owner;		/* [const] metadata user that writes it */
+	bool written;			/* written in this run [owner] */
+	bool tainted;			/* an I1 lost update hit it: its crash copy proves nothing more [owner] */
+	char *shadow;			/* what the block must hold [owner] */
+};
+
+#define LAB_NO_BLOCK	UINT64_MAX	/* a detection about no particular block */
+
+struct lab_detection {
+	enum lab_class cls;
+	char detector[48];
+	uint64_t block;
+	uint64_t pfn;
+	double t;
+};
+
+struct lab {
+	const struct lab_opts *o;		/* [const] */
+	struct lab_result *r;			/* counters under det_lock */
+	struct jfs *fs;				/* [const while running] */
+	struct jfs_lab_view v;			/* [const while running] */
+	char image[4096];			/* the run's image [const] */
+	char crash[4096];			/* the crash copy [const] */
+	double t0;				/* monotonic start [const] */
+	_Atomic bool stop;			/* [atomic] */
+	_Atomic uint64_t ops;			/* [atomic] */
+	_Atomic uint64_t null_for_cached;	/* [atomic] */
+	_Atomic uint64_t fs_errors;		/* [atomic] */
+	ino_t root_dirs[16];			/* workload directories [const] */
+
+	struct lab_arena_block *arena;		/* [const array; entries: owner] */
+	unsigned int narena;			/* [const] */
+
+	pthread_mutex_t det_lock;		/* protects what follows [lock] */
+	struct lab_detection *det;		/* [det_lock] */
+	size_t ndet, det_cap;			/* [det_lock] */
+	unsigned int reported[LAB_NCLASS];	/* full reports printed [det_lock] */
+	pthread_cond_t det_cond;		/* a detection stopped the run [det_lock] */
+};
+
+double lab_now(void);
+static inline double lab_time(const struct lab *lab)
+{
+	return lab_now() - lab->t0;
+}
+
+/* workload.c, metauser.c: thread bodies; arg is a struct lab_thread. */
+struct lab_thread {
+	struct lab *lab;
+	unsigned int index;
+	pthread_t thread;
+};
+void *lab_workload_thread(void *arg);
+void *lab_metauser_thread(void *arg);
+int lab_workload_setup(struct lab *lab);	/* the per-thread directories */
+
+/* detect.c */
+/*
+ * Record a detection.  @pfn is the folio involved (0 if none); @what is a
+ * short sentence for the report's first line; the rest of the report (the
+ * events of the threads that touched @block or @pfn) is printed by this
+ * call for the first max_reports of the class.  Duplicates -- the same
+ * race seen by a second detector (same class and folio, or same class and
+ * block within 50 ms) -- are folded into the first.  Lock state: no lab
+ * lock held; may be called from any thread, including the commit and
+ * I/O-completion threads (it takes det_lock and prints).
+ */
+void lab_detect(struct lab *lab, enum lab_class cls, const char *detector, uint64_t block,
+		uint64_t pfn, uint64_t pfn2, const char *fmt, ...) __printf(7, 8);
+/* Install/remove the hooks (access check, poison, might_sleep, observer). */
+void lab_hooks_install(struct lab *lab);
+void lab_hooks_remove(struct lab *lab);	/* all but the poison hook */
+void lab_hooks_final(void);			/* the poison hook, after the last quarantine check */
+/* The journal-I/O oracle's observer for jfs's journal (installed by lab.c). */
+extern const struct jbd2_commit_observer lab_commit_observer;
+/* The block an address of a stale pointer belongs to, for reports. */
+bool lab_block_is_cached(struct lab *lab, uint64_t blocknr);
+
+#endif /* JBDLAB_LAB_INTERNAL_H */
