@@ -134,7 +134,9 @@ static int arena_setup(struct lab *lab)
 		if (!pblk)
 			return -ENOSPC;
 		ab->blocknr = pblk;
-		ab->owner = (i >> 1) % lab->o->meta_users;	/* a folio's two blocks: one owner */
+		/* a folio's blocks have one owner */
+		ab->owner = (unsigned int)((pblk >> (PAGE_SHIFT + lab->v.mapping->folio_order -
+						    lab->v.mapping->blkbits)) % lab->o->meta_users);
 		ab->shadow = malloc(bs);
 		if (!ab->shadow)
 			return -ENOMEM;
@@ -325,8 +327,10 @@ int lab_run(const struct lab_opts *o, struct lab_result *r)
 		goto out_unmount;
 	}
 	ret = arena_setup(&lab);
-	if (!ret)
+	if (!ret) {
+		lab_arena_first_writes(&lab);
 		ret = lab_workload_setup(&lab);
+	}
 	if (!ret)
 		ret = jfs_syncfs(lab.fs);
 	if (ret) {

@@ -97,6 +97,8 @@ struct lab_thread {
 void *lab_workload_thread(void *arg);
 void *lab_metauser_thread(void *arg);
 int lab_workload_setup(struct lab *lab);	/* the per-thread directories */
+bool lab_arena_written(const struct lab *lab, const struct lab_arena_block *ab);
+void lab_arena_first_writes(struct lab *lab);	/* set-up, before the threads */
 
 /* detect.c */
 /*
