@@ -58,6 +58,7 @@ struct lab_result {
 	uint64_t ops;				/* fs ops + metadata-user writes */
 	double ops_per_s;
 	uint64_t null_for_cached;		/* lookups that returned NULL for a cached block */
+	uint64_t stale_reused;			/* stale writes into memory the quarantine gave back */
 	uint64_t lookup_bails;			/* of which the strategy's bail */
 	uint64_t fs_errors;			/* EIO/EUCLEAN/EROFS from the fs, journal aborts */
 	char fsck[64];				/* e2fsck -fn of the unmounted image: "clean" or why not */

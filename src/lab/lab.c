@@ -436,6 +436,7 @@ out_unmount:
 	r->ops = atomic_load(&lab.ops);
 	r->ops_per_s = r->seconds > 0 ? (double)r->ops / r->seconds : 0;
 	r->null_for_cached = atomic_load(&lab.null_for_cached);
+	r->stale_reused = atomic_load(&lab.stale_reused);
 	r->fs_errors = atomic_load(&lab.fs_errors);
 out:
 	for (unsigned int i = 0; i < lab.narena; i++)

@@ -69,6 +69,7 @@ struct lab {
 	_Atomic bool stop;			/* [atomic] */
 	_Atomic uint64_t ops;			/* [atomic] */
 	_Atomic uint64_t null_for_cached;	/* [atomic] */
+	_Atomic uint64_t stale_reused;		/* stale writes into released memory [atomic] */
 	_Atomic uint64_t fs_errors;		/* [atomic] */
 	ino_t root_dirs[16];			/* workload directories [const] */
 

@@ -227,10 +227,35 @@ static void meta_one(struct lab *lab, unsigned int me, struct lab_arena_block *a
 			   LAB_SLOT + (unsigned int)sizeof(*sh), (void *)p,
 			   (unsigned long long)ab->blocknr, (unsigned long long)ab->blocknr,
 			   (unsigned long long)folio_pfn_of(bh));
+	else if (p != READ_ONCE(bh->b_data) && (ab->tainted = true)) {
+		/*
+		 * Migration re-pointed the buffer and p's folio is not in the
+		 * quarantine: released already (the thread held p across a long
+		 * journal stall, and the memory may now be another folio's), or
+		 * not freed yet (the copy is done; the poisoning would erase the
+		 * write).  Either way the write is lost.  KASAN would be silent
+		 * after the release, and the kernel would corrupt whatever reused
+		 * the page.  Simplification: the lab reports the stale write and
+		 * does not make it, because that damage would surface in another
+		 * block's oracle (the content oracle, or the journal-I/O oracle as
+		 * a false I2 under a scheme that protects the temporary bh).
+		 */
+		atomic_fetch_add(&lab->stale_reused, 1);
+		lab_detect(lab, LAB_I1, "use-after-free write", ab->blocknr, pfn, folio_pfn_of(bh),
+			   "Write of size %u at %p: a pointer into block %llu taken before "
+			   "get_write_access points into folio pfn %#llx, which migration left "
+			   "(the buffer is on pfn %#llx now) and which is not in the quarantine "
+			   "(released, or not freed yet): the write is lost, the lab does not make it",
+			   LAB_SLOT + (unsigned int)sizeof(*sh), (void *)p,
+			   (unsigned long long)ab->blocknr, (unsigned long long)pfn,
+			   (unsigned long long)folio_pfn_of(bh));
+		goto dirty;
+	}
 	memcpy(p + sizeof(*sh) + (size_t)slot * LAB_SLOT,
 	       ab->shadow + sizeof(*sh) + (size_t)slot * LAB_SLOT, LAB_SLOT);
 	memcpy(p, sh, sizeof(*sh));
 	trace_event(TR_WRITE_PTR, ab->blocknr, pfn, version);
+dirty:
 
 	/* __ext4_handle_dirty_metadata() */
 	set_buffer_meta(bh);
