@@ -4,7 +4,10 @@
 # Builds the project again, out of tree, with -Dsanitize=thread, then runs
 #   1. the unit suites mm, journal, fs and blockdev, and
 #   2. stress.sh (a FUSE mount: FUSE worker threads, kjournald2, writeback,
-#      the I/O thread and the migrator at once; STRESS_SECONDS=20),
+#      the I/O thread and the migrator at once; STRESS_SECONDS=20), and
+#   3. the race lab under the protected strategies (ebdf4de, bh-migrate,
+#      no-migrate: fs threads, metadata users, kjournald2 and the migrator;
+#      2 s each), which must also detect nothing,
 # with every TSan report fatal: a test fails on its exit code 66, the
 # daemon's reports are collected through log_path and any one fails the run.
 # The kernel's lockless reads are marked (READ_ONCE/WRITE_ONCE are relaxed
@@ -14,7 +17,9 @@
 #   - test_dma_moment: it writes a buffer after submitting it, to show that
 #     the device takes the bytes at the DMA moment; that race is the point;
 #   - test_stress_getblk: two minutes under TSan, and its lockless lookups
-#     run in the fs and journal suites as well.
+#     run in the fs and journal suites as well;
+#   - the lab under unfixed and the refs-ignored family: their stale-pointer
+#     accesses of freed folios are the race the lab exists to show.
 # liburcu-bp is not instrumented: tests/unit/mm/tsan.supp.
 # Environment: TSAN_KEEP=1 keeps the build directory (printed).
 set -euo pipefail
@@ -73,4 +78,25 @@ if [ $rc != 0 ] || [ "$reports" != 0 ]; then
 	echo "tsan: FAIL: stress.sh exit $rc, $reports processes wrote TSan reports"
 	exit 1
 fi
-echo "tsan: ok: $n unit tests and the FUSE stress run without a TSan report"
+seed=${SEED:-$(( (RANDOM << 15 | RANDOM) ))}
+echo "tsan: jbdlab race under TSan (ebdf4de, bh-migrate, no-migrate; 2 s each, seed $seed)"
+mkdir -p "$B/race-reports"
+TSAN_OPTIONS="$TSAN_OPTIONS log_path=$B/race-reports/tsan" \
+	"$B/build/jbdlab" race --strategy ebdf4de,bh-migrate,no-migrate --seconds 2 \
+	--seed "$seed" --quiet --reports 1 --json "$B/race.json" >"$B/race.log" 2>&1 || rc=$?
+grep -E "^(ebdf4de|bh-migrate|no-migrate) " "$B/race.log" || true
+reports=$(find "$B/race-reports" -type f | wc -l)
+if [ $rc != 0 ] || [ "$reports" != 0 ] || grep -q "BUG: jbdlab" "$B/race.log" ||
+   ! python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+sys.exit(len(r) != 3 or any(x["migrations_ok"] <= 0 or any(x["detections"].values()) for x in r))' \
+	"$B/race.json"; then
+	tail -n 20 "$B/race.log"
+	for f in $(find "$B/race-reports" -type f | head -n 3); do
+		head -n 40 "$f"
+	done
+	echo "tsan: FAIL: jbdlab race exit $rc, $reports TSan report files (seed $seed;" \
+	     "SEED=$seed $0 replays the seed, not the schedule)"
+	exit 1
+fi
+echo "tsan: ok: $n unit tests, the FUSE stress run and the race lab without a TSan report"
