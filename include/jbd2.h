@@ -569,7 +569,12 @@ bool jbd2_is_journal_aborted(journal_t *journal);
  *   tmpbh_submitted right after submit_bh(tmp) (commit thread, no lock);
  *   tmpbh_end      in journal_end_buffer_io_sync(), in the disk's
  *                  completion thread, after the DMA read tmp->b_data and
- *                  before BH_Shadow is cleared; must not sleep.
+ *                  before BH_Shadow is cleared; must not sleep;
+ *   own_ptr_stale  jbd2 is about to use, for the last time, a pointer @ptr
+ *                  it took from @bh->b_data earlier (@what: "descriptor
+ *                  tags", "j_superblock"), and the buffer has been
+ *                  re-pointed since (commit thread or the superblock
+ *                  writer, no spinlock held; must not sleep for long).
  */
 struct jbd2_commit_observer {
 	void *priv;
@@ -580,6 +585,8 @@ struct jbd2_commit_observer {
 				void *priv);
 	void (*tmpbh_end)(journal_t *j, struct buffer_head *bh_in, struct buffer_head *tmp,
 			  int uptodate, void *priv);
+	void (*own_ptr_stale)(journal_t *j, struct buffer_head *bh, const void *ptr,
+			      const char *what, void *priv);
 };
 
 /* ---------------------------------------------------- recovery (offline) */

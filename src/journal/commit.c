@@ -233,6 +233,7 @@ void jbd2_journal_commit_transaction(journal_t *journal)
 	journal_block_tag3_t *tag = NULL;
 	unsigned long long blocknr;
 	char *tagp = NULL;
+	char *dbase = NULL;	/* descriptor->b_data when tagp was derived from it */
 	int bufs = 0, space_left = 0, first_tag = 0, tag_flag, i, err = 0;
 	int tag_bytes = (int)journal_tag_bytes(journal);
 	int csum_size = 0;
@@ -347,7 +348,8 @@ void jbd2_journal_commit_transaction(journal_t *journal)
 				jbd2_journal_abort(journal, -EIO);
 				continue;
 			}
-			tagp = &descriptor->b_data[sizeof(journal_header_t)];
+			dbase = descriptor->b_data;
+			tagp = &dbase[sizeof(journal_header_t)];
 			space_left = (int)descriptor->b_size - (int)sizeof(journal_header_t);
 			first_tag = 1;
 			set_buffer_jwrite(descriptor);
@@ -401,8 +403,11 @@ void jbd2_journal_commit_transaction(journal_t *journal)
 			/* flags are the big-endian 16 bits at offset 6 of both tag layouts */
 			((unsigned char *)tag)[7] |= JBD2_FLAG_LAST_TAG;
 start_journal_io:
-			if (descriptor)
+			if (descriptor) {
+				jbd2_observe_own_ptr(journal, descriptor, dbase,
+						     "descriptor tags");
 				jbd2_descriptor_block_csum_set(journal, descriptor->b_data);
+			}
 			for (i = 0; i < bufs; i++) {
 				struct buffer_head *bh = wbuf[i];
 

@@ -158,4 +158,23 @@ static inline void jbd2_observe_tmpbh_end(journal_t *journal, struct buffer_head
 		o->tmpbh_end(journal, bh_in, tmp, uptodate, o->priv);
 }
 
+/*
+ * jbd2 writes some of its own blocks through a pointer it derived from
+ * b_data earlier -- the descriptor's tagp across the whole tag loop of
+ * jbd2_journal_commit_transaction(), j_superblock from journal load to
+ * unmount -- holding only b_count.  Where that pointer is used for the
+ * last time, tell the observer if the buffer was re-pointed meanwhile
+ * (only a migration that ignores b_count can do it): what went through
+ * the pointer after the move is not in the block that goes to disk.
+ * Instrumentation only: the kernel has no such check.
+ */
+static inline void jbd2_observe_own_ptr(journal_t *journal, struct buffer_head *bh,
+					const void *ptr, const char *what)
+{
+	const struct jbd2_commit_observer *o = jbd2_observer(journal);
+
+	if (o && o->own_ptr_stale && ptr != (const void *)READ_ONCE(bh->b_data))
+		o->own_ptr_stale(journal, bh, ptr, what, o->priv);
+}
+
 #endif /* JBDLAB_JBD2_INTERNAL_H */

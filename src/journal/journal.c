@@ -429,6 +429,7 @@ static int jbd2_write_superblock(journal_t *journal, unsigned int write_flags)
 		clear_buffer_write_io_error(bh);
 		set_buffer_uptodate(bh);
 	}
+	jbd2_observe_own_ptr(journal, bh, sb, "j_superblock");
 	jbd2_superblock_csum_set(journal, sb);
 	get_bh(bh);
 	clear_buffer_dirty(bh);

@@ -349,9 +349,39 @@ static void oracle_end(journal_t *j, struct buffer_head *bh_in, struct buffer_he
 	free(rec);
 }
 
+/*
+ * jbd2's own stale pointer: the descriptor's tagp or j_superblock outlived
+ * a move of its buffer (a b_count holder's pointer, as the metadata users'
+ * are, in jbd2 itself): I1.  The block goes to the log without what was
+ * written through the pointer after the move -- a descriptor missing its
+ * last tags fails the replay's tag checksums, a journal superblock its own
+ * checksum -- which is why the crash detector looks here before it calls
+ * a replay's checksum error I2.
+ */
+static void own_ptr_stale(journal_t *j, struct buffer_head *bh, const void *ptr, const char *what,
+			  void *priv)
+{
+	struct lab *lab = cur_lab;
+	uint64_t qpfn = 0;
+
+	(void)j;
+	(void)priv;
+	if (!lab)
+		return;
+	atomic_store(&lab->jbd2_stale_ptr, true);
+	mm_quarantine_lookup(ptr, &qpfn, NULL);
+	lab_detect(lab, LAB_I1, "jbd2 stale pointer", bh->b_blocknr, qpfn,
+		   READ_ONCE(bh->b_folio)->pfn,
+		   "jbd2's %s pointer %p into journal block %llu was taken from b_data before a "
+		   "migration moved the block (b_count held, ignored): what jbd2 wrote through it "
+		   "after the move is not in the block it now writes to the log",
+		   what, ptr, (unsigned long long)bh->b_blocknr);
+}
+
 const struct jbd2_commit_observer lab_commit_observer = {
 	.tmpbh_begin = oracle_begin,
 	.tmpbh_end = oracle_end,
+	.own_ptr_stale = own_ptr_stale,
 };
 
 /* -------------------------------------------------------------- helpers */

@@ -233,11 +233,22 @@ static void end_of_run_oracles(struct lab *lab, bool crash_taken)
 	 * replay's checksum error; the journal-I/O oracle saw them during the
 	 * run).  Bytes journalled faithfully but read from a freed folio -- a
 	 * frozen copy made through a stale b_data, jbd2's j_superblock pointer
-	 * into a migrated journal superblock -- are stale pointers: I1.
+	 * into a migrated journal superblock -- are stale pointers: I1.  So is
+	 * a checksum error with no temporary bh seen going wrong and jbd2's
+	 * descriptor tagp seen stale: the descriptor lost its last tags.
 	 */
 	i2_seen = r->detections[LAB_I2] > 0;
 	ret = jfs_replay_report(lab->crash, 0, &rep, why, sizeof(why));
-	if (ret < 0 && rep.recover_err == -EBADMSG) {
+	if (ret < 0 && rep.recover_err == -EBADMSG && !i2_seen &&
+	    atomic_load(&lab->jbd2_stale_ptr)) {
+		/* no temporary bh was seen going wrong, a descriptor's tagp was */
+		lab_detect(lab, LAB_I1, "crash + replay", LAB_NO_BLOCK, 0, 0,
+			   "replaying the journal of the crash image failed its tag checksums (%s): "
+			   "the journal-I/O oracle saw every temporary bh written as checksummed, "
+			   "and jbd2 wrote descriptor tags through a stale pointer (reported above)",
+			   why);
+		snprintf(r->crash, sizeof(r->crash), "replay: checksum errors (stale descriptor)");
+	} else if (ret < 0 && rep.recover_err == -EBADMSG) {
 		lab_detect(lab, LAB_I2, "crash + replay", LAB_NO_BLOCK, 0, 0,
 			   "replaying the journal of the crash image failed its tag checksums (%s): a "
 			   "journalled block's bytes differ from the ones its checksum was taken over",

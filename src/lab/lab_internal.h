@@ -70,6 +70,7 @@ struct lab {
 	_Atomic uint64_t ops;			/* [atomic] */
 	_Atomic uint64_t null_for_cached;	/* [atomic] */
 	_Atomic uint64_t stale_reused;		/* stale writes into released memory [atomic] */
+	_Atomic bool jbd2_stale_ptr;		/* jbd2's own pointer went stale [atomic] */
 	_Atomic uint64_t fs_errors;		/* [atomic] */
 	ino_t root_dirs[16];			/* workload directories [const] */
 
