@@ -277,6 +277,15 @@ recheck_buffers:
 			folio_set_bh(bh, dst, bh_offset(bh));
 			bh = bh->b_this_page;
 		} while (bh != head);
+		/* invariant: no buffer of a migrated folio still points into the source */
+		do {
+			if (bh->b_folio != dst || bh->b_data < dst->data ||
+			    bh->b_data >= dst->data + folio_size(dst))
+				jbd_bug(__FILE__, __LINE__, "migrate: block %llu still on pfn %#llx",
+					(unsigned long long)bh->b_blocknr,
+					(unsigned long long)src->pfn);
+			bh = bh->b_this_page;
+		} while (bh != head);
 		trace_event(TR_MIG_SET_BH, folio_first_block(m, dst), src->pfn, dst->pfn);
 	}
 	if (check_refs)
