@@ -6,7 +6,7 @@
 #       one line per entry: INDEX SECTOR NR_SECTORS FLAGS [MARK]
 #   journal_crash_states.py run --log LOG --init IMG --records REC
 #           --jbdlab JBDLAB --work DIR [--seed S] [--cap C] [--samples K]
-#           [--tail] [--keep DIR] [--compare-e2fsck]
+#           [--tail] [--keep DIR] [--compare-replay]
 #       check crash states: every prefix that ends at a FLUSH entry (at most
 #       C of them, a seeded sample if there are more; the first and last
 #       are always in), and K seeded states inside flush epochs.  Each state
@@ -14,8 +14,15 @@
 #       the state; then `jbdlab replay` must exit 0, `e2fsck -fn` must exit
 #       0, and every file the record says was fsynced before that point
 #       must have its content (journal_crash_check.expected(records, L),
-#       read with debugfs).  With --compare-e2fsck, `e2fsck -E journal_only
-#       -y` on a second copy must give the same blocks (but the superblocks).
+#       read with debugfs).  With --compare-replay, the replay alone is
+#       checked first: `jbdlab replay --no-orphans` must leave the same
+#       blocks as `debugfs -w -R jr` on a second copy (but the superblocks);
+#       then `jbdlab replay` releases the orphan list, and where there is
+#       one, the kernel's mount (ext4_orphan_cleanup, as root) of the
+#       debugfs-replayed copy must give an e2fsck-clean image with the same
+#       free block and inode counts.  (e2fsck -E journal_only is not the
+#       reference: its orphan release differs from the kernel's in i_blocks
+#       and i_dtime.)
 #       At least one state must have a committed transaction in its log
 #       (debugfs logdump), or the journal was not in use: a failure.
 #
@@ -45,6 +52,7 @@
 import argparse
 import os
 import random
+import re
 import shutil
 import struct
 import subprocess
@@ -145,6 +153,43 @@ def fs_layout(img):
     return bs, skip
 
 
+def last_orphan(img):
+    """s_last_orphan of the ext4 superblock (offset 0xE8 in it)"""
+    with open(img, "rb") as f:
+        f.seek(1024 + 0xE8)
+        return struct.unpack("<I", f.read(4))[0]
+
+
+def free_counts(img):
+    """(free blocks, free inodes) summed over the group descriptors"""
+    rc, out = run_quiet(["dumpe2fs", img])
+    fb = fi = 0
+    for m in re.finditer(r"^\s*(\d+) free (?:blocks|clusters), (\d+) free inodes", out, re.M):
+        fb += int(m.group(1))
+        fi += int(m.group(2))
+    return fb, fi
+
+
+def kernel_orphan_release(img, workdir):
+    """Mount a copy of the replayed IMG with the kernel (ext4_orphan_cleanup)
+    and unmount; its free counts, or a string saying what went wrong."""
+    kimg = os.path.join(workdir, "kernel.img")
+    mnt = os.path.join(workdir, "kmnt")
+    os.makedirs(mnt, exist_ok=True)
+    shutil.copyfile(img, kimg)
+    rc, out = run_quiet(["mount", "-t", "ext4", "-o", "loop", kimg, mnt])
+    if rc != 0:
+        return f"the kernel's mount of the replayed state failed: {out.strip()[-200:]}"
+    urc, uout = run_quiet(["umount", mnt])
+    if urc != 0:
+        run_quiet(["umount", "-l", mnt])
+        return f"umount after the kernel's orphan release failed: {uout.strip()[-200:]}"
+    rc, out = run_quiet(["e2fsck", "-fn", kimg])
+    if rc != 0:
+        return f"e2fsck -fn after the kernel's orphan release: exit {rc}"
+    return free_counts(kimg)
+
+
 def diff_blocks(a, b, bs, skip):
     diff = []
     with open(a, "rb") as fa, open(b, "rb") as fb:
@@ -222,6 +267,7 @@ def cmd_run(a):
     checked = {"flush": 0, "epoch": 0}
     nfiles = 0
     with_tx = 0  # states whose log holds a committed transaction
+    n_orphan = 0  # states whose orphan release was compared with the kernel's
     t0 = time.monotonic()
     for basep, _, kind, L, extra in states:
         while at < basep:
@@ -238,14 +284,30 @@ def cmd_run(a):
             desc = (f"in-epoch prefix {L} (epoch from {basep}, {mode}: {len(kept)} of "
                     f"{nws} unflushed writes kept: "
                     f"{' '.join(map(str, kept[:12]))}{' ...' if len(kept) > 12 else ''})")
-        if a.compare_e2fsck or a.keep:
+        if a.compare_replay or a.keep:
             shutil.copyfile(work, ref)
-        if a.compare_e2fsck and a.keep:
+        if a.compare_replay and a.keep:
             shutil.copyfile(work, work + ".pre")  # the crash state, for a kept failure
         problems = []
         rc, out = run_quiet(["debugfs", "-R", "logdump", work])
         if "type 2 (commit block)" in out:
             with_tx += 1
+        korphans = None
+        if a.compare_replay:
+            rc, out = run_quiet([a.jbdlab, "replay", "--no-orphans", work])
+            if rc != 0:
+                problems.append(f"jbdlab replay --no-orphans exit {rc}: "
+                                f"{' | '.join(out.strip().splitlines()[-3:])}")
+            rc, out = run_quiet(["debugfs", "-w", "-R", "jr", ref])
+            if bs is None:
+                bs, skip = fs_layout(ref)
+            d = diff_blocks(work, ref, bs, skip)
+            if d:
+                problems.append(f"blocks differ from debugfs jr's ({len(d)}): "
+                                + " ".join(map(str, d[:10])))
+            if last_orphan(work) and os.geteuid() == 0:
+                korphans = kernel_orphan_release(ref, a.work)
+                n_orphan += 1
         rc, out = run_quiet([a.jbdlab, "replay", work])
         if rc != 0:
             problems.append(f"jbdlab replay exit {rc}: {' | '.join(out.strip().splitlines()[-3:])}")
@@ -259,14 +321,12 @@ def cmd_run(a):
         bad = chk.check_img(exp, work)
         if bad:
             problems.append(f"{len(bad)} of {len(exp)} fsynced files bad: " + "; ".join(bad[:5]))
-        if a.compare_e2fsck:
-            run_quiet(["e2fsck", "-E", "journal_only", "-y", ref])
-            if bs is None:
-                bs, skip = fs_layout(ref)
-            d = diff_blocks(work, ref, bs, skip)
-            if d:
-                problems.append(f"blocks differ from e2fsck -E journal_only's ({len(d)}): "
-                                + " ".join(map(str, d[:10])))
+        if korphans is not None:
+            if isinstance(korphans, str):
+                problems.append(korphans)
+            elif korphans != free_counts(work):
+                problems.append(f"after the orphan release, free blocks/inodes {free_counts(work)}"
+                                f" here, {korphans} after the kernel's mount")
         checked[kind] += 1
         if problems:
             nbad += 1
@@ -275,17 +335,18 @@ def cmd_run(a):
             if a.keep and nbad <= 3:
                 os.makedirs(a.keep, exist_ok=True)
                 dst = os.path.join(a.keep, f"state-{L}-{kind}.img")
-                shutil.copyfile(ref if not a.compare_e2fsck else work, dst)
-                print(f"  kept: {dst}" + (" (after both replays)" if a.compare_e2fsck
+                shutil.copyfile(ref if not a.compare_replay else work, dst)
+                print(f"  kept: {dst}" + (" (after both replays)" if a.compare_replay
                                           else " (the crash state, before replay)"))
-                if a.compare_e2fsck:
+                if a.compare_replay:
                     shutil.copyfile(work + ".pre", dst[:-4] + ".pre.img")
                     print(f"  kept: {dst[:-4]}.pre.img (the crash state, before replay)")
     os.close(bfd)
     n = checked["flush"] + checked["epoch"]
     print(f"crash states checked: {n} ({checked['flush']} flush prefixes, "
           f"{checked['epoch']} sampled in-epoch); {with_tx} with committed transactions "
-          f"to replay; {nfiles} fsynced-file checks; {nbad} bad; {time.monotonic() - t0:.1f}s")
+          f"to replay; {nfiles} fsynced-file checks; {n_orphan} orphan releases checked "
+          f"against the kernel's; {nbad} bad; {time.monotonic() - t0:.1f}s")
     if n and not with_tx:
         print("FAIL: no crash state has a committed transaction in its log (debugfs "
               "logdump): metadata is not going through the journal")
@@ -310,7 +371,7 @@ def main():
     p.add_argument("--samples", type=int, default=30)
     p.add_argument("--tail", action="store_true")
     p.add_argument("--keep", default=None)
-    p.add_argument("--compare-e2fsck", action="store_true")
+    p.add_argument("--compare-replay", action="store_true")
     a = ap.parse_args()
     return cmd_list(a) if a.cmd == "list" else cmd_run(a)
 

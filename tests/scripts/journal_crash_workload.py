@@ -5,7 +5,8 @@
 # The seeded workload of the crash tests (journal_crash_kill.sh,
 # journal_crash_log.sh): creates, writes (overwrite, append, truncate),
 # renames (also over an existing name) and unlinks files in a few
-# directories, now and then grows a directory to several blocks and removes
+# directories (some while they are open and still being written: orphans
+# at a crash), now and then grows a directory to several blocks and removes
 # it (revoke records), and fsyncs about half of the files it modifies.  It
 # runs until N operations are done, S seconds passed, or it is killed (the
 # daemon under it being SIGKILLed makes every call fail: it then stops).
@@ -166,6 +167,22 @@ def op_unlink(p):
     del content[p]
 
 
+held = []  # fds of unlinked files still open (on the orphan list)
+
+
+def op_unlink_open(p):
+    # unlink a file that stays open and is written on: an orphan until
+    # the close (ext4_orphan_add; the crash states' orphan release)
+    fd = os.open(os.path.join(a.mnt, p), os.O_WRONLY | os.O_APPEND)
+    touch(p)
+    os.unlink(os.path.join(a.mnt, p))
+    del content[p]
+    os.write(fd, rand_data()[:4096])
+    held.append(fd)
+    if len(held) > 4:
+        os.close(held.pop(0))
+
+
 def op_bigdir():
     # a directory of several blocks, then removed: freed directory blocks
     # (revoke records in a jbd2 journal); its files are never recorded
@@ -208,8 +225,11 @@ def main():
                 op_truncate(p)
             elif r2 < 0.8:
                 p = op_rename(p)
-            else:
+            elif rnd.random() < 0.6:
                 op_unlink(p)
+                p = None
+            else:
+                op_unlink_open(p)
                 p = None
         else:
             op_bigdir()
