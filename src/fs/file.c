@@ -623,10 +623,19 @@ int __jfs_truncate(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inod
 	}
 	__jfs_set_i_size(fs, inode, new_size);
 
-	/* ext4_setattr: orphan across the restarts, i_size written first. */
+	/*
+	 * ext4_setattr: on a shrink the inode goes on the orphan list in the
+	 * handle that writes the new i_size, and ext4_truncate frees the blocks
+	 * in handles of its own.  The orphan is needed for any block past the
+	 * new EOF, not only for a truncate long enough to restart: the first
+	 * restart below already lets a commit fall between the new i_size and
+	 * the freed blocks, and a crash there must leave an orphan to finish
+	 * the truncate, not initialized extents past i_size (e2fsck: "i_size
+	 * is X, should be Y"; race lab, ebdf4de seeds 2004 and 2114).
+	 */
 	nblocks = ext2fs_get_stat_i_blocks(fs->e2fs, (struct ext2_inode *)inode) / (bs / 512);
 	ji = jfs_inode_find(fs, ino, false);
-	if (nblocks > JFS_CHUNK_BLOCKS && inode->i_links_count && !(ji && ji->orphan)) {
+	if (nblocks && inode->i_links_count && !(ji && ji->orphan)) {
 		ret = __jfs_orphan_add(fs, ino, inode);
 		if (ret)
 			return ret;

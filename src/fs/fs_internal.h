@@ -92,6 +92,10 @@ struct jfs {
 	blk64_t *op_blocks;			/* distinct blocks dirtied by this op [fs_lock] */
 	unsigned int op_nblocks, op_blocks_cap;	/* [fs_lock] */
 	uint64_t credit_overruns;		/* ops that dirtied more blocks than declared [fs_lock] */
+	/* Tests only: called by __jfs_op_restart() at every handle boundary
+	 * inside an op, fs lock held, metadata synced -- a state a commit may
+	 * make durable on its own. [fs_lock] */
+	void (*restart_hook)(struct jfs *fs);
 	uint64_t meta_blocks_written;		/* libext2fs writes into the cache (blocks) [fs_lock] */
 
 	/* added by the journal (journal.c; journal issue) */

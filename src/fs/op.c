@@ -348,6 +348,8 @@ int __jfs_op_restart(struct jfs *fs, int credits)
 	lockdep_assert_held(&fs->fs_lock);
 	BUG_ON(!fs->in_op);
 	err = __jfs_sync_meta(fs);
+	if (!err && fs->restart_hook)
+		fs->restart_hook(fs);
 	if (!err && fs->journal)
 		err = __jfs_journal_ensure_credits(fs, credits, &dropped);
 	if (dropped && fs->e2fs)

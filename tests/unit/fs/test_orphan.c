@@ -12,6 +12,38 @@
 
 static char buf[1 << 20], rbuf[1 << 20];
 
+/*
+ * At every handle boundary of a shrinking truncate the state may reach the
+ * disk alone (a commit falls between ext4_setattr's handle and
+ * ext4_truncate's): if i_size no longer covers the mapped blocks, the inode
+ * must be on the orphan list, or a crash leaves initialized extents past
+ * EOF ("i_size is X, should be Y") instead of a truncate to finish.
+ */
+static ino_t watched;
+static unsigned int boundaries, exposed;
+static void truncate_boundary(struct jfs *fs)
+{
+	struct ext2_inode_large inode;
+	blk64_t pblk = 0;
+	uint64_t size, lblk;
+
+	if (!watched)
+		return;
+	REQUIRE(ext2fs_read_inode_full(fs->e2fs, watched, (struct ext2_inode *)&inode,
+				       sizeof(inode)) == 0);
+	size = jfs_i_size(&inode);
+	boundaries++;
+	lblk = size ? (size - 1) / 2048 + 1 : 0;	/* first block past EOF */
+	for (uint64_t b = lblk; b < lblk + 64; b++) {
+		pblk = 0;
+		if (!ext2fs_bmap2(fs->e2fs, watched, (struct ext2_inode *)&inode, NULL, 0, b,
+				  NULL, &pblk) && pblk)
+			break;
+	}
+	if (pblk && fs->e2fs->super->s_last_orphan != watched)
+		exposed++;
+}
+
 int main(void)
 {
 	const char *img;
@@ -68,6 +100,33 @@ int main(void)
 	CHECK_EQ(fs->e2fs->super->s_last_orphan, c);
 	CHECK_EQ(fs->credit_overruns, 0);
 	CHECK_EQ(jfs_unmount(fs), 0);	/* c deleted here */
+	CHECK_EQ(fst_fsck(img), 0);
+
+	/* a small shrinking truncate: orphaned across its handle boundary */
+	fs = fst_mount(img, false);
+	CHECK_EQ(jfs_lookup(fs, NULL, 2, "e", &st), -ENOENT);
+	{
+		ino_t e;
+
+		static const struct jfs_cred root = { .uid = 0, .gid = 0 };
+		struct stat sa = { .st_size = 3000 };
+
+		CHECK_EQ(jfs_create(fs, &root, 2, "e", S_IFREG | 0644, O_RDWR, &st), 0);
+		e = st.st_ino;
+		CHECK_EQ(jfs_write(fs, &root, e, 0, buf, 20 * 2048), 20 * 2048);
+		fs->restart_hook = truncate_boundary;
+		watched = e;
+		CHECK_EQ(jfs_setattr(fs, &root, e, &sa, JFS_SET_SIZE, &st), 0);
+		watched = 0;
+		fs->restart_hook = NULL;
+		CHECK(boundaries > 0);
+		CHECK_EQ(exposed, 0);
+		CHECK_EQ(fs->e2fs->super->s_last_orphan, 0);	/* off the list again */
+		CHECK_EQ(jfs_getattr(fs, e, &st), 0);
+		CHECK_EQ(st.st_size, 3000);
+		CHECK_EQ(jfs_release(fs, e), 0);
+	}
+	CHECK_EQ(jfs_unmount(fs), 0);
 	CHECK_EQ(fst_fsck(img), 0);
 
 	/* a "crash" orphan list: inode with data and nlink 0, made by debugfs */
