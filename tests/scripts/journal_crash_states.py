@@ -289,7 +289,9 @@ def cmd_run(a):
         if a.compare_replay and a.keep:
             shutil.copyfile(work, work + ".pre")  # the crash state, for a kept failure
         problems = []
-        rc, out = run_quiet(["debugfs", "-R", "logdump", work])
+        # -n: a crash state may hold a bitmap whose checksum only the replay
+        # makes right again; without it debugfs refuses to open the fs
+        rc, out = run_quiet(["debugfs", "-n", "-R", "logdump", work])
         if "type 2 (commit block)" in out:
             with_tx += 1
         korphans = None
@@ -298,7 +300,9 @@ def cmd_run(a):
             if rc != 0:
                 problems.append(f"jbdlab replay --no-orphans exit {rc}: "
                                 f"{' | '.join(out.strip().splitlines()[-3:])}")
-            rc, out = run_quiet(["debugfs", "-w", "-R", "jr", ref])
+            rc, out = run_quiet(["debugfs", "-n", "-w", "-R", "jr", ref])
+            if rc != 0 or "Filesystem not open" in out:
+                problems.append("debugfs jr could not run: " + " | ".join(out.splitlines()[:3]))
             if bs is None:
                 bs, skip = fs_layout(ref)
             d = diff_blocks(work, ref, bs, skip)
