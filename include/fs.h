@@ -46,6 +46,12 @@ enum jfs_errors_behaviour { JFS_ERRORS_DEFAULT, JFS_ERRORS_CONTINUE, JFS_ERRORS_
  * zero value is relatime, the kernel's default since 2.6.30. */
 enum jfs_atime_policy { JFS_ATIME_RELATIME, JFS_ATIME_NOATIME, JFS_ATIME_STRICT };
 
+/* How extent-tree index credits are estimated (ext4_ext_index_trans_blocks,
+ * kernel-race.md §2.5 I3): from EXT4_MAX_EXTENT_DEPTH (32a93f5bc9b9, the
+ * default) or from the inode's extent depth when the estimate is made (the
+ * rule before it: an extent tree that grows before the insert overruns). */
+enum jfs_credit_rule { JFS_CREDITS_MAX, JFS_CREDITS_DEPTH };
+
 struct jfs_mount_opts {
 	bool ro;			/* no user writes (device writes: replay, stale-log wipe) */
 	bool fakeroot;			/* every caller is treated as root (fuse2fs's option) */
@@ -69,6 +75,10 @@ struct jfs_mount_opts {
 	/* access times (read, readdir) */
 	enum jfs_atime_policy atime;	/* default relatime */
 	bool nodiratime;		/* no atime updates on directories */
+	/* the race lab's switches (issue 14) */
+	enum jfs_credit_rule credits;	/* default JFS_CREDITS_MAX (32a93f5bc9b9) */
+	bool revoke_lookup_alias;	/* jbd2_journal_cancel_revoke() looks up the alias even
+					 * when bh is the bdev buffer (before 981fcc5674e6) */
 };
 
 /* Mount: open the image, validate it, build the page cache and open

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include "migrate.h"
 #include "strategy.h"
+#include "fs.h"
 
 /* Race classes (kernel-race.md §2.5). */
 enum lab_class {
@@ -42,6 +43,10 @@ struct lab_opts {
 	unsigned int max_reports;	/* full reports printed per class (default 1) */
 	FILE *report;			/* reports and notes go here (default stderr) */
 	bool no_oracles;		/* skip crash + replay + e2fsck at the end (speed) */
+	enum jfs_credit_rule credits;	/* --credits max|depth (I3) */
+	bool revoke_lookup_alias;	/* --revoke-lookup alias|skip-self (I5) */
+	bool no_lockdep;		/* run without the lock checker (its cost) */
+	unsigned int credit_users;	/* I3 threads sharing one growing inode (default 2) */
 	/* progress: called about every 250 ms from the run's main thread */
 	void (*progress)(const struct lab_opts *o, double t, const uint64_t *detections,
 			 uint64_t migrations_ok, void *priv);
