@@ -143,6 +143,8 @@ enum yield_point {
 	YP_MIGRATE_IN_COPY,		/* folio_mc_copy: cond_resched between pages */
 	YP_JBD2_TMPBH_IO,		/* journal I/O: between submit and the DMA moment */
 	YP_META_ACCESS,			/* metadata user holding a b_data pointer */
+	YP_CREDIT_WINDOW,		/* a credit estimate made, its handle not yet started
+					 * (ext4_do_writepages, before 32a93f5bc9b9: I3) */
 	YP_NR
 };
 extern _Atomic unsigned int yield_point_permille[YP_NR];	/* [atomic] 0 = off */

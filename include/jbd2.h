@@ -505,6 +505,14 @@ static inline int jbd2_handle_buffer_credits(handle_t *h)
 	return h->h_total_credits - DIV_ROUND_UP(h->h_revoke_credits_requested,
 			h->h_transaction->t_journal->j_revoke_records_per_block);
 }
+/* Mark the handle aborted: its later journal calls fail, its stop returns
+ * -EIO; the journal itself keeps running (ext4_journal_abort_handle() calls
+ * this before ext4_error decides about the journal).  Entry: the handle's
+ * own thread. */
+static inline void jbd2_journal_abort_handle(handle_t *handle)
+{
+	handle->h_aborted = 1;
+}
 
 /* --------------------------------------------------------------- commits */
 int jbd2_log_start_commit(journal_t *journal, tid_t tid);
@@ -574,7 +582,12 @@ bool jbd2_is_journal_aborted(journal_t *journal);
  *                  it took from @bh->b_data earlier (@what: "descriptor
  *                  tags", "j_superblock"), and the buffer has been
  *                  re-pointed since (commit thread or the superblock
- *                  writer, no spinlock held; must not sleep for long).
+ *                  writer, no spinlock held; must not sleep for long);
+ *   credits_out    jbd2_journal_dirty_metadata() refused @bh to @h: the
+ *                  handle had no buffer credit left (the WARN_ON_ONCE and
+ *                  -ENOSPC of kernel-race.md I3), called after the WARN on
+ *                  every refusal, in the handle's thread with no journal
+ *                  lock held (the caller's locks, e.g. the fs lock, are).
  */
 struct jbd2_commit_observer {
 	void *priv;
@@ -587,6 +600,7 @@ struct jbd2_commit_observer {
 			  int uptodate, void *priv);
 	void (*own_ptr_stale)(journal_t *j, struct buffer_head *bh, const void *ptr,
 			      const char *what, void *priv);
+	void (*credits_out)(journal_t *j, handle_t *h, struct buffer_head *bh, void *priv);
 };
 
 /* ---------------------------------------------------- recovery (offline) */

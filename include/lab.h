@@ -47,6 +47,8 @@ struct lab_opts {
 	bool revoke_lookup_alias;	/* --revoke-lookup alias|skip-self (I5) */
 	bool no_lockdep;		/* run without the lock checker (its cost) */
 	unsigned int credit_users;	/* I3 threads sharing one growing inode (default 2) */
+	const char *rerun;		/* the reports' "replay:" command (NULL: jbdlab race
+					 * --replay; a live mount names its own options) */
 	/* progress: called about every 250 ms from the run's main thread */
 	void (*progress)(const struct lab_opts *o, double t, const uint64_t *detections,
 			 uint64_t migrations_ok, void *priv);
@@ -84,5 +86,45 @@ int lab_write_json(const char *path, const struct lab_result *r, size_t n);
 int lab_write_svg(const char *path, const struct lab_result *r, size_t n, double seconds);
 /* The verdict of a run against what the issue expects of its strategy. */
 const char *lab_main_fail_reason(const struct migrate_stats *m, uint64_t *count);
+/* Whether class @c has a detector yet (its column shows "-" if not). */
+bool lab_class_has_detector(enum lab_class c);
+
+/*
+ * The race lab under a live mount (src/lab/live.c; `jbdlab mount -o
+ * migrate=...`): the detectors and the migrator around a mounted jfs whose
+ * ops come from FUSE -- fsstress against the mount is generic/750 in
+ * userspace.  No workload, metadata users, arena or crash image of its own.
+ * The strategy is the mount's (strategy= of jfs_mount_opts).
+ */
+struct lab_live_opts {
+	bool migrate;			/* start the migrator (false: detectors only) */
+	struct migrator_opts migrator;	/* mode, victim, rate, sweep_ms; its seed comes from seed */
+	const char *describe;		/* the migrator in words, for the log and the summary */
+	uint64_t seed;			/* the mount's seed= (printed with every detection) */
+	bool yield_points;		/* arm the lab's seeded yield points (lab_run's rates) */
+	size_t quarantine_bytes;	/* freed folios kept poisoned (0: leave as set) */
+	unsigned int max_reports;	/* full reports per class (0: 3) */
+	const char *rerun;		/* how to rerun, on each report's "replay:" line */
+	const char *image;		/* e2fsck -fn it after the unmount (NULL: don't) */
+	enum jfs_credit_rule credits;	/* as mounted, for the summary */
+	bool revoke_lookup_alias;	/* as mounted, for the summary */
+};
+struct lab_live;
+/*
+ * Arm the detectors and start the migrator; detections go to @log (NULL:
+ * stderr) as they happen.  Call after jfs_mount(), before the first request.
+ * NULL with a reason in errbuf if it cannot start (nothing stays armed).
+ * Lock state: no lock held; one live lab per process (the hooks are global).
+ */
+struct lab_live *lab_live_start(struct jfs *fs, const struct lab_live_opts *o, FILE *log,
+				char *errbuf, size_t errlen);
+/* Stop the migrator, sync, disarm.  Before jfs_unmount(); no lock held. */
+void lab_live_stop(struct lab_live *lv);
+/*
+ * After jfs_unmount() (@unmount_err its result): the last quarantine
+ * check, e2fsck -fn of the image, the summary to the log and to @also (if
+ * not NULL and not the log); frees @lv.  No lock held.
+ */
+void lab_live_finish(struct lab_live *lv, int unmount_err, FILE *also);
 
 #endif /* JBDLAB_LAB_H */

@@ -268,6 +268,45 @@ int jfs_bmap(struct jfs *fs, ino_t ino, uint64_t lblk, uint64_t *pblk)
 
 /* ----------------------------------------------------------------- write */
 
+/*
+ * The extent depth a credit estimate made before the handle starts sees.
+ * ext4_do_writepages() computes ext4_da_writepages_trans_blocks() -- and,
+ * before 32a93f5bc9b9, in it ext_depth(inode) -- then starts the handle,
+ * and only ext4_map_blocks() takes i_data_sem: another handle on the same
+ * inode (a second writeback of it, an unwritten-extent conversion, a
+ * fallocate) may grow the tree in between (ext4_ext_grow_indepth).  Here
+ * the depth is read in a read-only op of its own (fs lock, no handle) that
+ * ends before the write's op starts its handle and takes the lock again:
+ * the same window, no wider.  Model: ext4 reads the in-core inode without
+ * any lock; we read the inode under the fs lock, which orders the read but
+ * leaves the window.  Under JFS_CREDITS_MAX nothing is read.  The yield
+ * point YP_CREDIT_WINDOW marks the window for tests that force growth into it.
+ */
+static int credit_depth_unlocked(struct jfs *fs, ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+	int depth = EXT4_MAX_EXTENT_DEPTH;
+
+	if (fs->opts.credits == JFS_CREDITS_DEPTH && !jfs_op_begin(fs, "ext_depth", 0)) {
+		if (!__jfs_read_inode(fs, ino, &inode))
+			depth = jfs_credit_depth(fs, &inode);
+		jfs_op_end(fs, 0);
+	}
+	/* the window: estimate made, handle not started, no lock held (off
+	 * unless a test or the lab arms it: both rules pass here) */
+	yield_point(YP_CREDIT_WINDOW);
+	return depth;
+}
+
+/* The restart credits of a chunked tree change (truncate, punch,
+ * fallocate): ext4_writepage_trans_blocks()/ext4_chunk_trans_blocks() at
+ * the inode's depth now (the fs lock is held: the copy is current). */
+static int chunk_credits(struct jfs *fs, const struct ext2_inode_large *inode)
+{
+	return jfs_credits_meta_depth(fs, JFS_CHUNK_BLOCKS, JFS_CHUNK_BLOCKS,
+				      jfs_credit_depth(fs, inode));
+}
+
 /* One op's worth of a write: at most JFS_CHUNK_BLOCKS blocks. */
 static ssize_t __jfs_write_chunk(struct jfs *fs, const struct jfs_cred *c, ext2_ino_t ino,
 				 uint64_t pos, const char *buf, size_t size)
@@ -280,6 +319,7 @@ static ssize_t __jfs_write_chunk(struct jfs *fs, const struct jfs_cred *c, ext2_
 	int ret;
 
 	lockdep_assert_held(&fs->fs_lock);
+	fs->op_ino = ino;
 	ret = __jfs_read_inode(fs, ino, &inode);
 	if (ret)
 		return ret;
@@ -377,11 +417,12 @@ ssize_t jfs_write(struct jfs *fs, const struct jfs_cred *c, ino_t ino, off_t off
 						    JFS_CHUNK_BLOCKS)) * bs;
 		size_t n = min_t(uint64_t, size - done, window_end - pos);
 		int nblk = (int)DIV_ROUND_UP(pos % bs + n, bs);
+		int depth = credit_depth_unlocked(fs, (ext2_ino_t)ino);
 		int e;
 
 		/* data=journal: the data blocks are journaled too
 		 * (ext4_writepage_trans_blocks + bpp) */
-		e = jfs_op_begin(fs, "write", jfs_credits_meta(fs, nblk, nblk) + 1 +
+		e = jfs_op_begin(fs, "write", jfs_credits_meta_depth(fs, nblk, nblk, depth) + 1 +
 				 (fs->opts.data_journal ? nblk : 0));
 		if (e) {
 			ret = e;
@@ -562,8 +603,7 @@ static int punch_tail(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *i
 		else
 			a = last + 1 >= first + JFS_CHUNK_BLOCKS ? last + 1 - JFS_CHUNK_BLOCKS : first;
 		if (restarted) {
-			ret = __jfs_op_restart(fs, jfs_credits_meta(fs, JFS_CHUNK_BLOCKS,
-								    JFS_CHUNK_BLOCKS));
+			ret = __jfs_op_restart(fs, chunk_credits(fs, inode));
 			if (ret)
 				return ret;
 		}
@@ -592,7 +632,7 @@ static int punch_range(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *
 		if (a == first)
 			break;
 		last = a - 1;
-		ret = __jfs_op_restart(fs, jfs_credits_meta(fs, JFS_CHUNK_BLOCKS, JFS_CHUNK_BLOCKS));
+		ret = __jfs_op_restart(fs, chunk_credits(fs, inode));
 		if (ret)
 			return ret;
 	}
@@ -646,7 +686,7 @@ int __jfs_truncate(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inod
 			return ret;
 	}
 	/* ext4_truncate runs in its own handle after setattr's */
-	ret = __jfs_op_restart(fs, jfs_credits_meta(fs, JFS_CHUNK_BLOCKS, JFS_CHUNK_BLOCKS));
+	ret = __jfs_op_restart(fs, chunk_credits(fs, inode));
 	if (!ret)
 		ret = punch_tail(fs, ino, inode, DIV_ROUND_UP(new_size, bs),
 				 old ? (old - 1) / bs : 0);
@@ -881,8 +921,8 @@ static int falloc_range(struct jfs *fs, const struct jfs_cred *c, ext2_ino_t ino
 			return ret;
 		lblk = cend;
 		if (lblk < end) {
-			ret = __jfs_op_restart(fs, jfs_credits_meta(fs, JFS_CHUNK_BLOCKS,
-								    JFS_CHUNK_BLOCKS));
+			/* ext4_alloc_file_blocks: recomputed at the depth now */
+			ret = __jfs_op_restart(fs, chunk_credits(fs, inode));
 			if (ret)
 				return ret;
 		}
@@ -932,10 +972,13 @@ int jfs_fallocate(struct jfs *fs, const struct jfs_cred *c, ino_t ino, int mode,
 		return -EINVAL;
 	if ((uint64_t)off + (uint64_t)len > (uint64_t)INT64_MAX)
 		return -EFBIG;
-	ret = jfs_op_begin(fs, "fallocate", jfs_credits_meta(fs, JFS_CHUNK_BLOCKS, JFS_CHUNK_BLOCKS));
+	ret = jfs_op_begin(fs, "fallocate",
+			   jfs_credits_meta_depth(fs, JFS_CHUNK_BLOCKS, JFS_CHUNK_BLOCKS,
+						  credit_depth_unlocked(fs, (ext2_ino_t)ino)));
 	if (ret)
 		return ret;
 	bs = fs->blocksize;
+	fs->op_ino = ino;
 	ret = __jfs_read_inode(fs, ino, &inode);
 	if (ret)
 		goto out;

@@ -108,6 +108,10 @@ struct jfs {
 	blk64_t *op_new;			/* blocks allocated in this op: create access [fs_lock] */
 	unsigned int op_nnew, op_new_cap;	/* [fs_lock] */
 	bool aborted;				/* journal aborted by __jfs_error [fs_lock] */
+	/* The inode whose extent tree the current op changes (write,
+	 * fallocate), for __ext4_handle_dirty_metadata's ext4_error_inode();
+	 * 0: none, the error names no inode. [fs_lock] */
+	ext2_ino_t op_ino;
 	bool replayed;				/* mount replayed the journal [const] */
 };
 
@@ -131,8 +135,11 @@ extern __thread struct jfs *current_jfs;
 /* ---- op.c ---- */
 /* Take the fs lock and start an operation that may dirty at most `credits`
  * blocks (the kernel's credit formula for this op, libext2fs.md §7).  A
- * read-only op passes 0.  Returns -EROFS for a modifying op on a ro fs. */
-int jfs_op_begin(struct jfs *fs, const char *name, int credits);
+ * read-only op passes 0.  Returns -EROFS for a modifying op on a ro fs.
+ * The handle records the caller's line (h_line_no, as ext4_journal_start()
+ * passes __LINE__) and the ext4 handle type of the op (jfs_handle_type()). */
+int jfs_op_begin_at(struct jfs *fs, const char *name, int credits, unsigned int line);
+#define jfs_op_begin(fs, name, credits) jfs_op_begin_at((fs), (name), (credits), __LINE__)
 /* Write the changed superblock/GDT/bitmaps into the page cache (Option B),
  * then drop the fs lock.  Returns `err`, or the sync error if err was 0. */
 int jfs_op_end(struct jfs *fs, int err);
@@ -140,8 +147,38 @@ int jfs_op_end(struct jfs *fs, int err);
 int jfs_credits_data(struct jfs *fs);		/* EXT4_DATA_TRANS_BLOCKS */
 int jfs_credits_new_inode(struct jfs *fs);	/* create/mkdir/symlink */
 int jfs_credits_writepage(struct jfs *fs);	/* ext4_writepage_trans_blocks */
-/* ext4_meta_trans_blocks(inode, lblocks, pextents) for the fs geometry. */
+/* ext4_meta_trans_blocks(inode, lblocks, pextents) for the fs geometry,
+ * index blocks for EXT4_MAX_EXTENT_DEPTH (32a93f5bc9b9). */
 int jfs_credits_meta(struct jfs *fs, int lblocks, int pextents);
+/* The same for an extent tree of @depth levels (ext4_ext_index_trans_blocks
+ * before 32a93f5bc9b9: depth * 2 or depth * 3); depth EXT4_MAX_EXTENT_DEPTH
+ * is jfs_credits_meta(). */
+int jfs_credits_meta_depth(struct jfs *fs, int lblocks, int pextents, int depth);
+#define EXT4_MAX_EXTENT_DEPTH	5
+/* The depth the mount's credit rule charges for @inode's extent tree:
+ * EXT4_MAX_EXTENT_DEPTH under JFS_CREDITS_MAX, else ext_depth(inode) (the
+ * eh_depth of the root in i_block; 0 for a block-mapped inode).  Reads
+ * only the caller's copy: no lock needed. */
+int jfs_credit_depth(const struct jfs *fs, const struct ext2_inode_large *inode);
+/* ext4's handle types (fs/ext4/ext4_jbd2.h), recorded in h_type. */
+enum ext4_handle_type {
+	EXT4_HT_MISC = 0,
+	EXT4_HT_INODE = 1,
+	EXT4_HT_WRITE_PAGE = 2,
+	EXT4_HT_MAP_BLOCKS = 3,
+	EXT4_HT_DIR = 4,
+	EXT4_HT_TRUNCATE = 5,
+	EXT4_HT_QUOTA = 6,
+	EXT4_HT_RESIZE = 7,
+	EXT4_HT_MIGRATE = 8,
+	EXT4_HT_MOVE_EXTENTS = 9,
+	EXT4_HT_XATTR = 10,
+	EXT4_HT_EXT_CONVERT = 11,
+};
+/* The type ext4 gives the handle of the op called @name (write_begin:
+ * WRITE_PAGE, fallocate: MAP_BLOCKS, namespace ops: DIR, evict: TRUNCATE,
+ * setattr and atime: INODE, xattrs: XATTR; the rest MISC). */
+int jfs_handle_type(const char *name);
 /* Write the current op's metadata and continue with `credits` (ext4's
  * ensure_credits / jbd2_journal_restart): the same handle if it has the
  * credits or can be extended, else a restarted one -- then the fs lock is
@@ -178,7 +215,8 @@ int jfs_journal_destroy(struct jfs *fs);
 int __jfs_journal_build_map(struct jfs *fs, ext2_filsys e2fs, char *errbuf, size_t errlen);
 /* ext4_journal_start_sb: a handle for an op with @credits (before the fs lock).
  * Returns NULL when the op needs none (no journal, credits 0), or ERR_PTR. */
-struct jbd2_journal_handle *jfs_journal_start(struct jfs *fs, const char *name, int credits);
+struct jbd2_journal_handle *jfs_journal_start(struct jfs *fs, const char *name, int credits,
+					     unsigned int line);
 /* ext4_journal_stop (after the fs lock is dropped).  0 or -errno. */
 int jfs_journal_stop(struct jfs *fs, struct jbd2_journal_handle *h);
 /* ext4_journal_ensure_credits: keep, extend, or restart the op's handle

@@ -701,7 +701,7 @@ static void maybe_commit_for_space(struct jfs *fs)
 	jbd2_journal_force_commit(fs->journal);
 }
 
-handle_t *jfs_journal_start(struct jfs *fs, const char *name, int credits)
+handle_t *jfs_journal_start(struct jfs *fs, const char *name, int credits, unsigned int line)
 {
 	if (!fs->journal || credits <= 0)
 		return NULL;
@@ -711,7 +711,8 @@ handle_t *jfs_journal_start(struct jfs *fs, const char *name, int credits)
 		return ERR_PTR(-EINVAL);
 	}
 	maybe_commit_for_space(fs);
-	return jbd2__journal_start(fs->journal, credits, 0, JFS_OP_REVOKES, 0, __LINE__, name);
+	return jbd2__journal_start(fs->journal, credits, 0, JFS_OP_REVOKES, jfs_handle_type(name),
+				   line, name);
 }
 
 int jfs_journal_stop(struct jfs *fs, handle_t *h)
@@ -760,7 +761,7 @@ int __jfs_journal_ensure_credits(struct jfs *fs, int credits, bool *dropped)
 	current_jfs = NULL;
 	mutex_unlock(&fs->fs_lock);
 	if (!h) {
-		h = jfs_journal_start(fs, name, credits);
+		h = jfs_journal_start(fs, name, credits, __LINE__);
 		if (IS_ERR(h)) {
 			err = (int)PTR_ERR(h);
 			h = NULL;
@@ -785,8 +786,63 @@ static int journal_error(struct jfs *fs, const char *what, blk64_t blk, int err)
 {
 	if (err == -EROFS && jbd2_is_journal_aborted(fs->journal))
 		return err;	/* already handled */
+	if (fs->handle && fs->handle->h_aborted)
+		return err;	/* the handle was aborted: reported then */
 	JFS_ERROR(fs, err, 0, blk, "%s failed on block %llu (op %s): %d", what,
 		  (unsigned long long)blk, fs->op_name ? fs->op_name : "?", err);
+	return err;
+}
+
+/* ext4_decode_error() for the messages below. */
+static const char *ext4_decode_error(struct jfs *fs, int err, char nbuf[24])
+{
+	switch (err) {
+	case -EIO:
+		return "IO failure";
+	case -ENOMEM:
+		return "Out of memory";
+	case -EROFS:
+		return fs->journal && jbd2_is_journal_aborted(fs->journal) ?
+		       "Journal has aborted" : "Readonly filesystem";
+	default:
+		snprintf(nbuf, 24, "error %d", -err);
+		return nbuf;
+	}
+}
+
+/*
+ * __ext4_handle_dirty_metadata()'s failure path.  jbd2 refused the buffer:
+ * -ENOSPC when the handle has no buffer credit left (jbd2 has already
+ * printed its WARN_ON_ONCE; kernel-race.md I3), or a bug.  ext4 then warns
+ * once itself, aborts the handle (ext4_journal_abort_handle(): h_err,
+ * "aborting transaction: error 28 in __ext4_handle_dirty_metadata",
+ * jbd2_journal_abort_handle()) and calls ext4_error_inode() with the
+ * handle's type, start line and credits as requested/left ("credits 11/0"):
+ * the error count and the errors= behaviour (journal abort, read-only) of
+ * __jfs_error.  An aborted handle's later refusals say nothing more.
+ * Model: ext4 prints only pr_err when the caller passed no inode; every
+ * failure here goes through ext4_error (with inode 0 outside write and
+ * fallocate), so that the fs stops as it does on the extent path.
+ * Entry: fs lock held, inside the op's handle @h.
+ */
+static int __dirty_metadata_failed(struct jfs *fs, handle_t *h, blk64_t blk, int err)
+{
+	char nbuf[24];
+
+	lockdep_assert_held(&fs->fs_lock);
+	if (h->h_aborted || jbd2_is_journal_aborted(fs->journal))
+		return err;
+	WARN_ON_ONCE(err);
+	if (!h->h_err)
+		h->h_err = err;
+	fprintf(stderr, "EXT4-fs: %s: %s:%u: aborting transaction: %s in "
+		"__ext4_handle_dirty_metadata\n", fs->image, fs->op_name ? fs->op_name : "?",
+		h->h_line_no, ext4_decode_error(fs, err, nbuf));
+	jbd2_journal_abort_handle(h);
+	JFS_ERROR(fs, err, fs->op_ino, blk, "inode #%u: block %llu: journal_dirty_metadata failed: "
+		  "handle type %u started at line %u, credits %u/%u, errcode %d",
+		  (unsigned int)fs->op_ino, (unsigned long long)blk, h->h_type, h->h_line_no,
+		  h->h_requested_credits, jbd2_handle_buffer_credits(h), err);
 	return err;
 }
 
@@ -835,7 +891,7 @@ int __jfs_journal_write_meta(struct jfs *fs, blk64_t blk, size_t off, const void
 	err = jbd2_journal_dirty_metadata(h, bh);
 	brelse(bh);
 	if (err)
-		return journal_error(fs, "dirty_metadata", blk, err);
+		return __dirty_metadata_failed(fs, h, blk, err);
 	return 0;
 }
 

@@ -58,7 +58,6 @@
 
 /* ------------------------------------------------------------- credits */
 
-#define EXT4_MAX_EXTENT_DEPTH		5
 #define EXT4_XATTR_TRANS_BLOCKS		6
 #define EXT4_INDEX_EXTRA_TRANS_BLOCKS	12
 #define EXT4_META_TRANS_BLOCKS		(EXT4_XATTR_TRANS_BLOCKS)	/* + MAXQUOTAS_TRANS (0) */
@@ -85,23 +84,48 @@ int jfs_credits_new_inode(struct jfs *fs)
 	       JFS_NEW_INODE_XATTR_CREDITS;
 }
 
-/* ext4_index_trans_blocks(): extents post-32a93f5bc9b9, or the indirect rule. */
-static int index_trans_blocks(struct jfs *fs, int lblocks, int pextents)
+/*
+ * ext4_index_trans_blocks(): the indirect rule, or ext4_ext_index_trans_blocks()
+ * -- each level of a tree of @depth may split once for one extent (2 blocks
+ * a level), a little more for several (3).  With depth EXT4_MAX_EXTENT_DEPTH
+ * this is the rule since 32a93f5bc9b9; with the inode's ext_depth() read
+ * when the estimate is made it is the rule before it, which a tree that
+ * grows before the insert overruns (kernel-race.md §2.5 I3).
+ */
+static int index_trans_blocks(struct jfs *fs, int lblocks, int pextents, int depth)
 {
 	if (!fs_has_extents(fs)) {
 		int apb = fs->blocksize / 4;
 
 		return DIV_ROUND_UP(lblocks, apb) + 4;
 	}
-	return pextents <= 1 ? 2 * EXT4_MAX_EXTENT_DEPTH : 3 * EXT4_MAX_EXTENT_DEPTH;
+	return pextents <= 1 ? 2 * depth : 3 * depth;
+}
+
+int jfs_credit_depth(const struct jfs *fs, const struct ext2_inode_large *inode)
+{
+	const struct ext3_extent_header *eh = (const void *)inode->i_block;
+
+	if (fs->opts.credits != JFS_CREDITS_DEPTH)
+		return EXT4_MAX_EXTENT_DEPTH;
+	/* ext_depth(inode): i_block's header (block-mapped: no tree) */
+	if (!(inode->i_flags & EXT4_EXTENTS_FL) ||
+	    ext2fs_le16_to_cpu(eh->eh_magic) != EXT3_EXT_MAGIC)
+		return 0;
+	return min_t(int, ext2fs_le16_to_cpu(eh->eh_depth), EXT4_MAX_EXTENT_DEPTH);
+}
+
+int jfs_credits_meta(struct jfs *fs, int lblocks, int pextents)
+{
+	return jfs_credits_meta_depth(fs, lblocks, pextents, EXT4_MAX_EXTENT_DEPTH);
 }
 
 /* ext4_meta_trans_blocks(inode, lblocks, pextents), fs/ext4/inode.c. */
-int jfs_credits_meta(struct jfs *fs, int lblocks, int pextents)
+int jfs_credits_meta_depth(struct jfs *fs, int lblocks, int pextents, int depth)
 {
 	int ngroups = fs->e2fs->group_desc_count;
 	int gdb = fs->e2fs->desc_blocks;
-	int idx = index_trans_blocks(fs, lblocks, pextents);
+	int idx = index_trans_blocks(fs, lblocks, pextents, depth);
 	int groups = idx + pextents;
 	int gdp = groups;
 
@@ -157,13 +181,38 @@ static void begin_locked(struct jfs *fs, const char *name, int credits)
 	__jfs_journal_op_reset(fs);
 	fs->in_op = true;
 	fs->op_name = name;
+	fs->op_ino = 0;
 	fs->op_credits = credits;
 	if (fs->e2fs)
 		snapshot(fs);
 	atomic_fetch_add(&fs->nr_ops, 1);
 }
 
-int jfs_op_begin(struct jfs *fs, const char *name, int credits)
+int jfs_handle_type(const char *name)
+{
+	static const struct { const char *op; int type; } types[] = {
+		{ "write", EXT4_HT_WRITE_PAGE },	/* ext4_write_begin */
+		{ "fallocate", EXT4_HT_MAP_BLOCKS },	/* ext4_alloc_file_blocks */
+		{ "setattr", EXT4_HT_INODE },		/* ext4_setattr */
+		{ "open", EXT4_HT_INODE },		/* O_TRUNC: ext4_setattr */
+		{ "read", EXT4_HT_INODE },		/* atime: ext4_dirty_inode */
+		{ "readdir", EXT4_HT_INODE },
+		{ "create", EXT4_HT_DIR }, { "mknod", EXT4_HT_DIR }, { "mkdir", EXT4_HT_DIR },
+		{ "symlink", EXT4_HT_DIR }, { "link", EXT4_HT_DIR }, { "unlink", EXT4_HT_DIR },
+		{ "rmdir", EXT4_HT_DIR }, { "rename", EXT4_HT_DIR },
+		{ "release", EXT4_HT_TRUNCATE },	/* the last close of an orphan: */
+		{ "releasedir", EXT4_HT_TRUNCATE },	/* ext4_evict_inode */
+		{ "forget", EXT4_HT_TRUNCATE },
+		{ "setxattr", EXT4_HT_XATTR }, { "removexattr", EXT4_HT_XATTR },
+	};
+
+	for (size_t i = 0; name && i < ARRAY_SIZE(types); i++)
+		if (!strcmp(name, types[i].op))
+			return types[i].type;
+	return EXT4_HT_MISC;
+}
+
+int jfs_op_begin_at(struct jfs *fs, const char *name, int credits, unsigned int line)
 {
 	handle_t *h = NULL;
 
@@ -173,7 +222,7 @@ int jfs_op_begin(struct jfs *fs, const char *name, int credits)
 		return -EROFS;
 	/* ext4_journal_start_sb: before the fs lock (it may wait for a commit) */
 	if (credits > 0 && READ_ONCE(fs->journal)) {
-		h = jfs_journal_start(fs, name, credits);
+		h = jfs_journal_start(fs, name, credits, line);
 		if (IS_ERR(h))
 			return (int)PTR_ERR(h);
 	}

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "fs.h"
+#include "migrate.h"
 
 /* ext4's root directory (EXT2_ROOT_INO); FUSE calls it FUSE_ROOT_ID (1). */
 #define JFUSE_EXT4_ROOT_INO	2
@@ -60,6 +61,17 @@ struct jfuse_opts {
 	const char *stats_path;		/* stats=PATH: jfs_get_stats at unmount */
 	char *kernel_flags;		/* VFS flags for libfuse (nosuid, noexec...), fuse_opt list */
 	struct jfs_mount_opts fs;
+
+	/* the race lab under the mount (src/lab/live.c), on with migrate= */
+	bool lab;			/* migrate= was given (migrate=0: detectors only) */
+	bool lab_migrate;		/* a migrator runs */
+	struct migrator_opts migrate;	/* rate, sweep_ms, victim, mode */
+	const char *migrate_arg;	/* migrate= as given, for the rerun line */
+	const char *strategy_arg;	/* strategy= as given (NULL: the default) */
+	const char *lab_log;		/* lab_log=PATH: detections and summary (default stderr/syslog) */
+	bool lab_no_yield;		/* lab_yield=off */
+	bool lab_no_fsck;		/* lab_fsck=off: no e2fsck -fn at unmount */
+	bool seed_given;		/* seed= was given (else the lab picks one and prints it) */
 
 	char **allocs;			/* strings the option values point into */
 	size_t nr_allocs;

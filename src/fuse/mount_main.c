@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -48,7 +49,9 @@
 #include "cli.h"
 #include "cli/jbdlab_version.h"
 #include "fuse/jfuse.h"
+#include "lab.h"
 #include "mm.h"
+#include "strategy.h"
 
 #define PFX "jbdlab mount: "
 
@@ -119,6 +122,130 @@ static char *absolute_path(const char *p)
 		out = NULL;
 	free(cwd);
 	return out;
+}
+
+/* ------------------------------------------------ the race lab's log */
+
+/*
+ * Where the lab's detections go without lab_log=: stderr in the
+ * foreground, syslog once we are a daemon (a report is many lines; each is
+ * one syslog record).  A stdio FILE over a cookie, so that lab_detect()
+ * prints to it as to any stream; glibc's FILE lock serializes the writers.
+ */
+struct log_cookie {
+	bool syslog;			/* [const] */
+	char line[1024];		/* a partial line [the FILE's lock] */
+	size_t len;			/* [the FILE's lock] */
+};
+
+static void log_cookie_line(struct log_cookie *c)
+{
+	syslog(LOG_WARNING, "%.*s", (int)c->len, c->line);
+	c->len = 0;
+}
+
+static ssize_t log_cookie_write(void *p, const char *buf, size_t size)
+{
+	struct log_cookie *c = p;
+
+	if (!c->syslog)
+		return (ssize_t)fwrite(buf, 1, size, stderr);
+	for (size_t i = 0; i < size; i++) {
+		if (buf[i] == '\n' || c->len == sizeof(c->line))
+			log_cookie_line(c);
+		if (buf[i] != '\n')
+			c->line[c->len++] = buf[i];
+	}
+	return (ssize_t)size;
+}
+
+static int log_cookie_close(void *p)
+{
+	struct log_cookie *c = p;
+
+	if (c->len)
+		log_cookie_line(c);
+	free(c);
+	return 0;
+}
+
+static FILE *open_log_stream(bool to_syslog)
+{
+	static const cookie_io_functions_t fns = {
+		.write = log_cookie_write,
+		.close = log_cookie_close,
+	};
+	struct log_cookie *c = calloc(1, sizeof(*c));
+	FILE *f;
+
+	if (!c)
+		return NULL;
+	c->syslog = to_syslog;
+	f = fopencookie(c, "w", fns);
+	if (!f) {
+		free(c);
+		return NULL;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	return f;
+}
+
+/*
+ * The lab's view of the mount's options.  Without seed= the lab draws one
+ * (as `jbdlab race` does) and sets it as the mount's, so the one number on
+ * every report is the one to mount with again.
+ */
+static void lab_live_setup(struct jfuse_opts *o, const char *image, struct lab_live_opts *lo,
+			   char *describe, size_t dlen, char *rerun, size_t rlen)
+{
+	static const char *const modes[] = {
+		[MIGRATE_ASYNC] = "async", [MIGRATE_SYNC_LIGHT] = "sync-light",
+		[MIGRATE_SYNC] = "sync",
+	};
+	size_t cache = o->fs.cache_size ? o->fs.cache_size : JFUSE_DEF_CACHE;
+	const struct strategy *st = o->fs.strategy ? o->fs.strategy : strategy_default;
+
+	if (!o->seed_given) {
+		uint64_t seed = 0;
+
+		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+			seed = (uint64_t)time(NULL) * 2654435761ULL ^ (uint64_t)getpid();
+		o->fs.seed = seed % 1000000;	/* short enough to type */
+	}
+	memset(lo, 0, sizeof(*lo));
+	lo->migrate = o->lab_migrate;
+	lo->migrator = o->migrate;
+	lo->seed = o->fs.seed;
+	lo->yield_points = !o->lab_no_yield;
+	/*
+	 * The lab keeps 256 MiB of freed folios poisoned, for the metadata
+	 * users' long windows; a FUSE op's window is one op.  An eighth of the
+	 * cache keeps a freed folio for seconds at thousands of moves a second
+	 * and leaves the cache most of its memory (the quarantine is charged
+	 * to it, writeback.c).
+	 */
+	lo->quarantine_bytes = cache / 8;
+	lo->image = o->lab_no_fsck ? NULL : image;
+	lo->credits = o->fs.credits;
+	lo->revoke_lookup_alias = o->fs.revoke_lookup_alias;
+	if (!o->lab_migrate)
+		snprintf(describe, dlen, "none (migrate=0: detectors only)");
+	else if (o->migrate.victim == VICTIM_SWEEP)
+		snprintf(describe, dlen, "migrate=%s: a sweep of every cached folio, then %u ms of "
+			 "pause (compact_memory)", o->migrate_arg, o->migrate.sweep_ms);
+	else if (!o->migrate.rate)
+		snprintf(describe, dlen, "migrate=max: recently looked-up blocks, back to back");
+	else
+		snprintf(describe, dlen, "migrate=%s: %u attempts/s on recently looked-up blocks",
+			 o->migrate_arg, o->migrate.rate);
+	lo->describe = describe;
+	snprintf(rerun, rlen, "jbdlab mount -o seed=%llu,strategy=%s,migrate=%s,migrate_mode=%s%s%s "
+		 "on a copy of the image as it was mounted, and the same workload (the seed fixes "
+		 "the migrator's victims, not the schedule)", (unsigned long long)o->fs.seed,
+		 st->name, o->migrate_arg, modes[o->migrate.mode],
+		 o->fs.credits == JFS_CREDITS_DEPTH ? ",credits=depth" : "",
+		 o->fs.revoke_lookup_alias ? ",revoke_lookup=alias" : "");
+	lo->rerun = rerun;
 }
 
 static int lock_image(const char *image, bool ro)
@@ -263,7 +390,11 @@ static int run(struct jfuse_opts *o, int status_fd)
 	struct fuse_loop_config *cfg;
 	struct jfuse m = { 0 };
 	char errbuf[256] = "";
-	char *image, *mnt, *fsname = NULL, *write_log = NULL, *stats = NULL;
+	char *image, *mnt, *fsname = NULL, *write_log = NULL, *stats = NULL, *lab_log = NULL;
+	struct lab_live_opts lo;
+	struct lab_live *lv = NULL;
+	char lab_describe[160], lab_rerun[400];
+	FILE *lab_file = NULL, *lab_stream = NULL;	/* lab_log=PATH; stderr or syslog */
 	sigset_t block, old;
 	int lock_fd = -1;
 	int ret = 1, err;
@@ -300,8 +431,29 @@ static int run(struct jfuse_opts *o, int status_fd)
 			goto out_nomem;
 		o->stats_path = stats;
 	}
+	if (o->lab_log) {
+		lab_log = absolute_path(o->lab_log);
+		if (!lab_log)
+			goto out_nomem;
+	}
 	if (build_fuse_args(o, fsname, &args))
 		goto out_nomem;
+	if (o->lab) {
+		/* detections and the summary: lab_log=, or stderr / syslog */
+		lab_stream = open_log_stream(!o->foreground);
+		if (!lab_stream)
+			goto out_nomem;
+		if (lab_log) {
+			lab_file = fopen(lab_log, "ae");
+			if (!lab_file) {
+				jfuse_err("lab_log %s: %s", o->lab_log, strerror(errno));
+				goto out_free;
+			}
+			setvbuf(lab_file, NULL, _IOLBF, 0);
+		}
+		lab_live_setup(o, image, &lo, lab_describe, sizeof(lab_describe), lab_rerun,
+			       sizeof(lab_rerun));
+	}
 
 	lock_fd = lock_image(image, o->fs.ro);
 	if (lock_fd < 0)
@@ -325,15 +477,25 @@ static int run(struct jfuse_opts *o, int status_fd)
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	err = jfs_mount(image, &o->fs, &m.fs, errbuf, sizeof(errbuf));
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		const char *why = errbuf;
 
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		/* the fs's reason is the useful part; it may carry our prefix */
 		if (!strncmp(why, "jbdlab: ", 8))
 			why += 8;
 		jfuse_err("cannot mount %s: %s", o->image, *why ? why : strerror(-err));
 		goto out_unlock;
+	}
+	/* the race lab: after the mount (recovery done), before any request;
+	 * its migrator inherits the blocked signals too */
+	if (o->lab)
+		lv = lab_live_start(m.fs, &lo, lab_file ? lab_file : lab_stream, errbuf,
+				    sizeof(errbuf));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (o->lab && !lv) {
+		jfuse_err("cannot start the race lab: %s", errbuf);
+		goto out_unmount_fs;
 	}
 	m.entry_timeout = o->entry_timeout;
 	m.attr_timeout = o->attr_timeout;
@@ -391,11 +553,17 @@ out_destroy:
 out_unmount_fs:
 	if (ret == 0 && o->stats_path)
 		write_stats(m.fs, o->stats_path);
+	if (lv)
+		lab_live_stop(lv);
 	err = jfs_unmount(m.fs);
 	if (err) {
 		jfuse_err("unmounting %s: %s", o->image, strerror(-err));
 		ret = 1;
 	}
+	/* the summary goes to the lab's log, and with lab_log= to stderr/syslog too;
+	 * the image lock is still ours, so no new mount races the e2fsck */
+	if (lv)
+		lab_live_finish(lv, err, lab_file ? lab_stream : NULL);
 out_unlock:
 	close(lock_fd);
 	goto out_free;
@@ -404,7 +572,12 @@ out_nomem:
 out_free:
 	if (status_fd >= 0)
 		report(status_fd, ret ? ret : 1);
+	if (lab_file)
+		fclose(lab_file);
+	if (lab_stream)
+		fclose(lab_stream);
 	fuse_opt_free_args(&args);
+	free(lab_log);
 	free(write_log);
 	free(stats);
 	free(fsname);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "fuse/jfuse.h"
+#include "strategy.h"
 
 #define PFX "jbdlab mount: "
 
@@ -76,7 +77,27 @@ void jfuse_usage(FILE *f)
 "  suid, nosuid, dev, nodev, exec, noexec, sync, async, dirsync\n"
 "                          passed to the kernel (FUSE defaults: nosuid,nodev)\n"
 "  lazytime, nolazytime, defaults, auto, noauto, user, nouser, users, nofail,\n"
-"  _netdev, x-*, comment=  accepted from mount(8) and ignored\n");
+"  _netdev, x-*, comment=  accepted from mount(8) and ignored\n"
+"\n"
+"The race lab under the mount (generic/750 in userspace; see README):\n"
+"  migrate=RATE|max|sweep:MS\n"
+"                          run the lab's detectors and its folio migrator on\n"
+"                          the mount's page cache: RATE attempts/s on recently\n"
+"                          looked-up blocks, max = back to back, sweep:MS =\n"
+"                          every cached folio, then MS ms of pause (compact_memory;\n"
+"                          generic/750 is sweep:5000); 0 = detectors only\n"
+"  migrate_mode=async|sync-light|sync\n"
+"                          the migration mode (default sync, as compact_memory)\n"
+"  strategy=NAME           the fix strategy of the page cache (default\n"
+"                          bh-migrate, v6.15+; jbdlab race --list)\n"
+"  credits=max|depth       extent-index credit estimate (default max)\n"
+"  revoke_lookup=alias|skip-self\n"
+"                          jbd2 revoke-cancel lookup (default skip-self)\n"
+"  lab_log=PATH            append detections and the summary to PATH (default\n"
+"                          stderr with -f, else syslog); the summary is also\n"
+"                          printed at unmount\n"
+"  lab_yield=on|off        arm the lab's seeded yield points (default on)\n"
+"  lab_fsck=on|off         e2fsck -fn the image after unmount (default on)\n");
 }
 
 static int remember(struct jfuse_opts *o, char *s)
@@ -217,6 +238,106 @@ static int bad_value(const char *key, const char *val, const char *why)
 	return -1;
 }
 
+static bool parse_on_off(const char *val, bool *on)
+{
+	if (!strcmp(val, "on") || !strcmp(val, "1"))
+		*on = true;
+	else if (!strcmp(val, "off") || !strcmp(val, "0"))
+		*on = false;
+	else
+		return false;
+	return true;
+}
+
+/*
+ * The race lab's options (src/lab/live.c): the migrator of generic/750
+ * (compact_memory every 5 s is migrate=sweep:5000; migrate=RATE targets
+ * recently looked-up blocks, the lab's accelerator), the fix strategy and
+ * the two switches of the lab's part 2.  0, or -1 after a message.
+ */
+static int parse_lab_opt(struct jfuse_opts *o, const char *key, const char *val)
+{
+	uint64_t n;
+	bool on;
+
+	if (!strcmp(key, "migrate")) {
+		o->lab = true;
+		o->migrate_arg = val;
+		o->migrate.victim = VICTIM_TARGETED;
+		o->migrate.rate = 0;
+		o->migrate.sweep_ms = 0;
+		if (!strcmp(val, "max")) {
+			o->lab_migrate = true;	/* back to back */
+		} else if (!strncmp(val, "sweep:", 6)) {
+			if (parse_u64(val + 6, 3600 * 1000, &n))
+				return bad_value(key, val, "expected sweep:MS, MS the pause between "
+						 "sweeps in milliseconds (generic/750: sweep:5000)");
+			o->lab_migrate = true;
+			o->migrate.victim = VICTIM_SWEEP;
+			o->migrate.sweep_ms = n;
+		} else if (!parse_u64(val, 10 * 1000 * 1000, &n)) {
+			o->lab_migrate = n > 0;	/* 0: the detectors without a migrator */
+			o->migrate.rate = n;
+		} else {
+			return bad_value(key, val, "expected attempts per second (0 = detectors "
+					 "only), max, or sweep:MS");
+		}
+	} else if (!strcmp(key, "migrate_mode")) {
+		if (!strcmp(val, "async"))
+			o->migrate.mode = MIGRATE_ASYNC;
+		else if (!strcmp(val, "sync-light"))
+			o->migrate.mode = MIGRATE_SYNC_LIGHT;
+		else if (!strcmp(val, "sync"))
+			o->migrate.mode = MIGRATE_SYNC;
+		else
+			return bad_value(key, val, "expected async, sync-light or sync");
+	} else if (!strcmp(key, "strategy")) {
+		const struct strategy *st = strategy_find(val);
+
+		if (!st) {
+			char names[512];
+			size_t l = 0;
+
+			names[0] = 0;
+			for (const struct strategy *const *p = strategies; *p && l < sizeof(names); p++)
+				l += (size_t)snprintf(names + l, sizeof(names) - l, "%s%s",
+						      p == strategies ? "" : ", ", (*p)->name);
+			fprintf(stderr, PFX "unknown strategy '%s' for strategy= (one of: %s)\n",
+				val, names);
+			return -1;
+		}
+		o->fs.strategy = st;
+		o->strategy_arg = val;
+	} else if (!strcmp(key, "credits")) {
+		if (!strcmp(val, "max"))
+			o->fs.credits = JFS_CREDITS_MAX;
+		else if (!strcmp(val, "depth"))
+			o->fs.credits = JFS_CREDITS_DEPTH;
+		else
+			return bad_value(key, val, "expected max or depth");
+	} else if (!strcmp(key, "revoke_lookup")) {
+		if (!strcmp(val, "alias"))
+			o->fs.revoke_lookup_alias = true;
+		else if (!strcmp(val, "skip-self"))
+			o->fs.revoke_lookup_alias = false;
+		else
+			return bad_value(key, val, "expected alias or skip-self");
+	} else if (!strcmp(key, "lab_log")) {
+		if (!*val)
+			return bad_value(key, val, "expected a path");
+		o->lab_log = val;
+	} else if (!strcmp(key, "lab_yield")) {
+		if (!parse_on_off(val, &on))
+			return bad_value(key, val, "expected on or off");
+		o->lab_no_yield = !on;
+	} else if (!strcmp(key, "lab_fsck")) {
+		if (!parse_on_off(val, &on))
+			return bad_value(key, val, "expected on or off");
+		o->lab_no_fsck = !on;
+	}
+	return 0;
+}
+
 /* One key[=value] of a -o list; 0 or -1 after a message. */
 static int parse_one(struct jfuse_opts *o, char *opt)
 {
@@ -279,6 +400,7 @@ static int parse_one(struct jfuse_opts *o, char *opt)
 		if (parse_u64(val, UINT64_MAX, &n))
 			return bad_value(key, val, "expected an unsigned integer");
 		o->fs.seed = n;
+		o->seed_given = true;
 	} else if (!strcmp(key, "write_log")) {
 		if (!*val)
 			return bad_value(key, val, "expected a path");
@@ -328,6 +450,11 @@ static int parse_one(struct jfuse_opts *o, char *opt)
 		if (!*val || strpbrk(val, " ,/\\"))
 			return bad_value(key, val, "expected a plain name");
 		o->subtype = val;
+	} else if (!strcmp(key, "migrate") || !strcmp(key, "migrate_mode") ||
+		   !strcmp(key, "strategy") || !strcmp(key, "credits") ||
+		   !strcmp(key, "revoke_lookup") || !strcmp(key, "lab_log") ||
+		   !strcmp(key, "lab_yield") || !strcmp(key, "lab_fsck")) {
+		return parse_lab_opt(o, key, val);
 	} else if (!strcmp(key, "comment") || !strncmp(key, "x-", 2)) {
 		;	/* mount(8) userspace-only options */
 	} else {
@@ -385,6 +512,8 @@ int jfuse_parse_args(int argc, char **argv, struct jfuse_opts *o)
 	o->entry_timeout = 1.0;
 	o->attr_timeout = 1.0;
 	o->fs.errors = JFS_ERRORS_DEFAULT;
+	o->migrate.mode = MIGRATE_SYNC;		/* compact_memory's */
+	o->migrate.victim = VICTIM_TARGETED;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -442,6 +571,10 @@ int jfuse_parse_args(int argc, char **argv, struct jfuse_opts *o)
 	}
 	if (o->nosubtype && o->subtype) {
 		fprintf(stderr, PFX "subtype= and nosubtype contradict each other\n");
+		return -1;
+	}
+	if (!o->lab && (o->lab_log || o->lab_no_yield || o->lab_no_fsck)) {
+		fprintf(stderr, PFX "lab_log=, lab_yield= and lab_fsck= need migrate= (the race lab)\n");
 		return -1;
 	}
 	o->image = pos[0];

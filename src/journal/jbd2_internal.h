@@ -158,6 +158,17 @@ static inline void jbd2_observe_tmpbh_end(journal_t *journal, struct buffer_head
 		o->tmpbh_end(journal, bh_in, tmp, uptodate, o->priv);
 }
 
+/* A handle out of buffer credits (jbd2_journal_dirty_metadata(), after its
+ * WARN_ON_ONCE and with b_state_lock dropped).  Instrumentation only. */
+static inline void jbd2_observe_credits_out(journal_t *journal, handle_t *handle,
+					    struct buffer_head *bh)
+{
+	const struct jbd2_commit_observer *o = jbd2_observer(journal);
+
+	if (o && o->credits_out)
+		o->credits_out(journal, handle, bh, o->priv);
+}
+
 /*
  * jbd2 writes some of its own blocks through a pointer it derived from
  * b_data earlier -- the descriptor's tagp across the whole tag loop of

@@ -998,6 +998,8 @@ int jbd2_journal_dirty_metadata(handle_t *handle, struct buffer_head *bh)
 	spin_unlock(&journal->j_list_lock);
 out_unlock_bh:
 	spin_unlock(&jh->b_state_lock);
+	if (ret == -ENOSPC)
+		jbd2_observe_credits_out(transaction->t_journal, handle, bh);
 	return ret;
 }
 

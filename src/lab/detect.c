@@ -150,9 +150,12 @@ void lab_detect(struct lab *lab, enum lab_class cls, const char *detector, uint6
 				 trace_thread_name());
 		}
 		fprintf(out, "threads involved: %s\n", threads);
-		fprintf(out, "replay: jbdlab race --strategy %s --replay %" PRIu64 " --class %s\n"
-			"==================================================================\n",
-			o->strategy->name, o->seed, class_names[cls]);
+		if (o->rerun)	/* a live mount: its own options (live.c) */
+			fprintf(out, "replay: %s\n", o->rerun);
+		else
+			fprintf(out, "replay: jbdlab race --strategy %s --replay %" PRIu64
+				" --class %s\n", o->strategy->name, o->seed, class_names[cls]);
+		fprintf(out, "==================================================================\n");
 		fflush(out);
 	}
 	pthread_mutex_unlock(&lab->det_lock);
@@ -382,6 +385,7 @@ const struct jbd2_commit_observer lab_commit_observer = {
 	.tmpbh_begin = oracle_begin,
 	.tmpbh_end = oracle_end,
 	.own_ptr_stale = own_ptr_stale,
+	.credits_out = lab_credits_out,		/* I3: credits.c */
 };
 
 /* -------------------------------------------------------------- helpers */

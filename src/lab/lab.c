@@ -209,8 +209,9 @@ static void end_of_run_oracles(struct lab *lab, bool crash_taken)
 			snprintf(r->fsck, sizeof(r->fsck), "e2fsck exit %d", WEXITSTATUS(ws));
 		else
 			snprintf(r->fsck, sizeof(r->fsck), "e2fsck did not run");
-		if (ws > 0)
-			lab_detect(lab, LAB_I1, "e2fsck -fn (unmounted)", LAB_NO_BLOCK, 0, 0,
+		if (ws > 0)	/* after an I3 abort: the aborted handle's part of the I3 */
+			lab_detect(lab, r->detections[LAB_I3] ? LAB_I3 : LAB_I1,
+				   "e2fsck -fn (unmounted)", LAB_NO_BLOCK, 0, 0,
 				   "e2fsck -fn of the unmounted image: exit %d (corrupt metadata reached "
 				   "the disk):\n%.1500s", WEXITSTATUS(ws), out ? out : "");
 	}
@@ -325,6 +326,7 @@ int lab_run(const struct lab_opts *o, struct lab_result *r)
 	mo.strategy = o->strategy;
 	mo.seed = o->seed;
 	mo.folio_order = o->folio_order;
+	mo.credits = o->credits;	/* I3: the estimate rule */
 	mo.commit_interval = 1;
 	mo.dirty_writeback_ms = 200;	/* checkpointed buffers go home, jbd2 unpins them */
 	ret = jfs_mount(lab.image, &mo, &lab.fs, errbuf, sizeof(errbuf));
@@ -353,6 +355,7 @@ int lab_run(const struct lab_opts *o, struct lab_result *r)
 	quarantine_set_len(LAB_QUARANTINE_BYTES / mapping_folio_size(lab.v.mapping));
 	lab_hooks_install(&lab);
 	WRITE_ONCE(lab.v.journal->j_observer, &lab_commit_observer);
+	lab_credits_arm(&lab);
 	trace_enable(true);
 	trace_set_thread_name("lab");
 	mm_recent_enable(lab.v.mapping, true);
@@ -431,6 +434,7 @@ int lab_run(const struct lab_opts *o, struct lab_result *r)
 		atomic_fetch_add(&lab.fs_errors, 1);
 out_disarm:
 	WRITE_ONCE(lab.v.journal->j_observer, NULL);
+	lab_credits_arm(NULL);
 	lab_hooks_remove(&lab);
 	r->lookup_bails = atomic_load(&lab.v.mapping->stat_lookup_bails);
 out_unmount:
@@ -462,4 +466,10 @@ out:
 		unlink(lab.crash);
 	}
 	return r->error[0] ? -1 : 0;
+}
+
+/* ---- live.c (the race lab under `jbdlab mount -o migrate=`): the same rates ---- */
+void lab_arm_yield_points(bool on)
+{
+	set_yield_points(on);
 }

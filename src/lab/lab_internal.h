@@ -9,6 +9,8 @@
  *               hooks the lab installs (access check, poison, might_sleep,
  *               the journal-I/O oracle)
  *   report.c    table, JSON, SVG
+ *   live.c      the detectors and the migrator under a live mount (no
+ *               workload, metadata users or arena of its own)
  *
  * Locking rules: lab->det_lock (a mutex) protects the detection records
  * and counters; the arena's per-block shadow is owned by the block's
@@ -121,7 +123,14 @@ void lab_hooks_remove(struct lab *lab);	/* all but the poison hook */
 void lab_hooks_final(void);			/* the poison hook, after the last quarantine check */
 /* The journal-I/O oracle's observer for jfs's journal (installed by lab.c). */
 extern const struct jbd2_commit_observer lab_commit_observer;
+/* credits.c: the I3 detector (the observer's credits_out) and its arming. */
+void lab_credits_out(journal_t *j, handle_t *h, struct buffer_head *bh, void *priv);
+void lab_credits_arm(struct lab *lab);	/* NULL disarms */
 /* The block an address of a stale pointer belongs to, for reports. */
 bool lab_block_is_cached(struct lab *lab, uint64_t blocknr);
+
+/* lab.c: arm (or disarm) the lab's seeded yield points at lab_run's rates
+ * (live.c arms the same ones under a mount). */
+void lab_arm_yield_points(bool on);
 
 #endif /* JBDLAB_LAB_INTERNAL_H */

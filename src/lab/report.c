@@ -14,7 +14,12 @@
 
 #include "lab.h"
 
-static const bool class_has_detector[LAB_NCLASS] = { true, true, false, true, false };
+static const bool class_has_detector[LAB_NCLASS] = { true, true, true, true, false };
+
+bool lab_class_has_detector(enum lab_class c)
+{
+	return (unsigned int)c < LAB_NCLASS && class_has_detector[c];
+}
 
 const char *lab_main_fail_reason(const struct migrate_stats *m, uint64_t *count)
 {

@@ -39,6 +39,8 @@
 static _Atomic unsigned int next_tid = 1;
 static __thread unsigned int my_tid;
 __thread int current_spin_depth;
+const struct lockdep_ops *_Atomic lockdep_ops;
+__thread int lockdep_depth;
 
 unsigned int current_tid(void)
 {
@@ -66,18 +68,26 @@ void might_sleep(void)
 
 /* ---------------------------------------------------------------- mutex */
 
-void mutex_init(struct mutex *m)
+void __mutex_init(struct mutex *m, struct lock_class_key *key)
 {
 	pthread_mutex_init(&m->lock, NULL);
 	atomic_store(&m->owner, 0);
+	m->key = key;
 }
 
 void mutex_lock(struct mutex *m)
 {
 	might_sleep();
 	BUG_ON(mutex_is_locked_by_me(m));	/* self-deadlock */
-	pthread_mutex_lock(&m->lock);
+	lock_acquire_check(m->key, m, 0);
+	if (pthread_mutex_trylock(&m->lock)) {
+		bool w = lock_wait_begin(m->key, m, 0);
+
+		pthread_mutex_lock(&m->lock);
+		lock_wait_end(w);
+	}
 	atomic_store_explicit(&m->owner, current_tid(), memory_order_relaxed);
+	lock_acquired(m->key, m, 0, false);
 }
 
 bool mutex_trylock(struct mutex *m)
@@ -85,12 +95,14 @@ bool mutex_trylock(struct mutex *m)
 	if (pthread_mutex_trylock(&m->lock))
 		return false;
 	atomic_store_explicit(&m->owner, current_tid(), memory_order_relaxed);
+	lock_acquired(m->key, m, 0, true);
 	return true;
 }
 
 void mutex_unlock(struct mutex *m)
 {
 	BUG_ON(!mutex_is_locked_by_me(m));
+	lock_released(m->key, m);
 	atomic_store_explicit(&m->owner, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&m->lock);
 }
@@ -217,31 +229,54 @@ void wake_up_var(const void *var)
 
 /* ---------------------------------------------------------------- rwlock_t */
 
-void rwlock_init(rwlock_t *l)
+void __rwlock_init(rwlock_t *l, struct lock_class_key *key)
 {
 	pthread_rwlock_init(&l->lock, NULL);
 	atomic_store(&l->writer, 0);
+	l->key = key;
 }
 
+/* read_lock/write_lock spin in the kernel: the holder is in atomic context
+ * (current_spin_depth), so might_sleep() under j_state_lock is I4. */
 void read_lock(rwlock_t *l)
 {
-	pthread_rwlock_rdlock(&l->lock);
+	lock_acquire_check(l->key, l, 0);
+	if (pthread_rwlock_tryrdlock(&l->lock)) {
+		bool w = lock_wait_begin(l->key, l, 0);
+
+		pthread_rwlock_rdlock(&l->lock);
+		lock_wait_end(w);
+	}
+	current_spin_depth++;
+	lock_acquired(l->key, l, 0, false);
 }
 
 void read_unlock(rwlock_t *l)
 {
+	lock_released(l->key, l);
+	current_spin_depth--;
 	pthread_rwlock_unlock(&l->lock);
 }
 
 void write_lock(rwlock_t *l)
 {
-	pthread_rwlock_wrlock(&l->lock);
+	lock_acquire_check(l->key, l, 0);
+	if (pthread_rwlock_trywrlock(&l->lock)) {
+		bool w = lock_wait_begin(l->key, l, 0);
+
+		pthread_rwlock_wrlock(&l->lock);
+		lock_wait_end(w);
+	}
 	atomic_store_explicit(&l->writer, current_tid(), memory_order_relaxed);
+	current_spin_depth++;
+	lock_acquired(l->key, l, 0, false);
 }
 
 void write_unlock(rwlock_t *l)
 {
 	BUG_ON(atomic_load_explicit(&l->writer, memory_order_relaxed) != current_tid());
+	lock_released(l->key, l);
 	atomic_store_explicit(&l->writer, 0, memory_order_relaxed);
+	current_spin_depth--;
 	pthread_rwlock_unlock(&l->lock);
 }
