@@ -45,8 +45,6 @@ struct lab_opts {
 	bool no_oracles;		/* skip crash + replay + e2fsck at the end (speed) */
 	enum jfs_credit_rule credits;	/* --credits max|depth (I3) */
 	bool revoke_lookup_alias;	/* --revoke-lookup alias|skip-self (I5) */
-	bool no_lockdep;		/* run without the lock checker (its cost) */
-	unsigned int credit_users;	/* I3 threads sharing one growing inode (default 2) */
 	const char *rerun;		/* the reports' "replay:" command (NULL: jbdlab race
 					 * --replay; a live mount names its own options) */
 	/* progress: called about every 250 ms from the run's main thread */

@@ -381,11 +381,41 @@ static void own_ptr_stale(journal_t *j, struct buffer_head *bh, const void *ptr,
 		   what, ptr, (unsigned long long)bh->b_blocknr);
 }
 
+/*
+ * I3: jbd2_journal_dirty_metadata() refused a buffer that would join the
+ * transaction because the handle had no buffer credit left (WARN_ON_ONCE,
+ * -ENOSPC; kernel-race.md §2.5 I3).  The fs then does what ext4's
+ * __ext4_handle_dirty_metadata() does (src/fs/journal.c): "aborting
+ * transaction: error 28", handle abort, ext4_error "journal_dirty_metadata
+ * failed: handle type T started at line L, credits N/0, errcode -28", the
+ * error count, the journal abort and read-only.  Called before the fs
+ * reacts, in the refused handle's thread, no journal lock held (the fs
+ * lock is).  --credits depth is the estimate rule before 32a93f5bc9b9, max
+ * the fix (src/fs/op.c); the detector fires on any overrun, whichever op.
+ */
+static void credits_out(journal_t *j, handle_t *h, struct buffer_head *bh, void *priv)
+{
+	struct lab *lab = cur_lab;
+
+	(void)j;
+	(void)priv;
+	if (!lab)
+		return;
+	lab_detect(lab, LAB_I3, "jbd2 credit WARN (-ENOSPC)", bh->b_blocknr, 0, 0,
+		   "jbd2_journal_dirty_metadata: handle %s (type %u) started at line %u, "
+		   "credits %u/%d: block %" PRIu64 " would join the transaction with no credit "
+		   "left: WARN_ON_ONCE, -ENOSPC; the fs aborts the handle and the journal and "
+		   "falls back to read-only (--credits %s)",
+		   h->h_name ? h->h_name : "?", h->h_type, h->h_line_no, h->h_requested_credits,
+		   jbd2_handle_buffer_credits(h), (uint64_t)bh->b_blocknr,
+		   lab->o->credits == JFS_CREDITS_DEPTH ? "depth" : "max");
+}
+
 const struct jbd2_commit_observer lab_commit_observer = {
 	.tmpbh_begin = oracle_begin,
 	.tmpbh_end = oracle_end,
 	.own_ptr_stale = own_ptr_stale,
-	.credits_out = lab_credits_out,		/* I3: credits.c */
+	.credits_out = credits_out,
 };
 
 /* -------------------------------------------------------------- helpers */

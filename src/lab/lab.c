@@ -288,7 +288,8 @@ static void end_of_run_oracles(struct lab *lab, bool crash_taken)
 			   bad, (unsigned long long)bad_blk);
 }
 
-static void set_yield_points(bool on)
+/* Also live.c's: the mount arms the same points at the same rates. */
+void lab_arm_yield_points(bool on)
 {
 	for (int i = 0; i < YP_NR; i++)
 		atomic_store(&yield_point_permille[i], on ? lab_yield_permille[i] : 0);
@@ -355,11 +356,10 @@ int lab_run(const struct lab_opts *o, struct lab_result *r)
 	quarantine_set_len(LAB_QUARANTINE_BYTES / mapping_folio_size(lab.v.mapping));
 	lab_hooks_install(&lab);
 	WRITE_ONCE(lab.v.journal->j_observer, &lab_commit_observer);
-	lab_credits_arm(&lab);
 	trace_enable(true);
 	trace_set_thread_name("lab");
 	mm_recent_enable(lab.v.mapping, true);
-	set_yield_points(true);
+	lab_arm_yield_points(true);
 
 	th = calloc(nth, sizeof(*th));
 	if (!th) {
@@ -423,7 +423,7 @@ int lab_run(const struct lab_opts *o, struct lab_result *r)
 		migrator_get_stats(mg, &r->mig);
 		migrator_free(mg);
 	}
-	set_yield_points(false);
+	lab_arm_yield_points(false);
 	mm_recent_enable(lab.v.mapping, false);
 
 	/* the power cut, then the orderly end */
@@ -434,7 +434,6 @@ int lab_run(const struct lab_opts *o, struct lab_result *r)
 		atomic_fetch_add(&lab.fs_errors, 1);
 out_disarm:
 	WRITE_ONCE(lab.v.journal->j_observer, NULL);
-	lab_credits_arm(NULL);
 	lab_hooks_remove(&lab);
 	r->lookup_bails = atomic_load(&lab.v.mapping->stat_lookup_bails);
 out_unmount:
@@ -466,10 +465,4 @@ out:
 		unlink(lab.crash);
 	}
 	return r->error[0] ? -1 : 0;
-}
-
-/* ---- live.c (the race lab under `jbdlab mount -o migrate=`): the same rates ---- */
-void lab_arm_yield_points(bool on)
-{
-	set_yield_points(on);
 }

@@ -123,9 +123,6 @@ void lab_hooks_remove(struct lab *lab);	/* all but the poison hook */
 void lab_hooks_final(void);			/* the poison hook, after the last quarantine check */
 /* The journal-I/O oracle's observer for jfs's journal (installed by lab.c). */
 extern const struct jbd2_commit_observer lab_commit_observer;
-/* credits.c: the I3 detector (the observer's credits_out) and its arming. */
-void lab_credits_out(journal_t *j, handle_t *h, struct buffer_head *bh, void *priv);
-void lab_credits_arm(struct lab *lab);	/* NULL disarms */
 /* The block an address of a stale pointer belongs to, for reports. */
 bool lab_block_is_cached(struct lab *lab, uint64_t blocknr);
 
