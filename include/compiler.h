@@ -145,6 +145,9 @@ enum yield_point {
 	YP_META_ACCESS,			/* metadata user holding a b_data pointer */
 	YP_CREDIT_WINDOW,		/* a credit estimate made, its handle not yet started
 					 * (ext4_do_writepages, before 32a93f5bc9b9: I3) */
+	YP_CREATE_ACCESS,		/* ext4_getblk: a new block's buffer locked, its
+					 * get_create_access not yet (preemptible: the I5
+					 * window, and where the task may change CPU) */
 	YP_NR
 };
 extern _Atomic unsigned int yield_point_permille[YP_NR];	/* [atomic] 0 = off */

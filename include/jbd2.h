@@ -395,6 +395,9 @@ struct journal_s {
 	spinlock_t j_list_lock;
 	uint32_t j_csum_seed;			/* crc32c(~0, uuid) [const] */
 	bool j_data_journal;			/* data=journal [const] */
+	bool j_revoke_lookup_alias;		/* cancel_revoke looks up the alias of a bdev
+						 * buffer too: the kernel before 981fcc5674e6,
+						 * the lab's I5 switch [const] */
 	void *j_private;			/* the fs (struct jfs) [const] */
 	/* commit callback: the fs releases deferred frees of a committed tid */
 	void (*j_commit_callback)(journal_t *, transaction_t *);

@@ -20,9 +20,9 @@
 enum lab_class {
 	LAB_I1,		/* lookup-vs-migration: a stale b_data, a lost update */
 	LAB_I2,		/* jbd2's temporary bh aliases a folio that moved */
-	LAB_I3,		/* handle credit overrun (next issue) */
+	LAB_I3,		/* handle credit overrun */
 	LAB_I4,		/* sleeping while holding a spinlock */
-	LAB_I5,		/* lock-order inversion / deadlock (next issue) */
+	LAB_I5,		/* lock-order inversion (lock checker) / deadlock (watchdog) */
 	LAB_NCLASS
 };
 const char *lab_class_name(enum lab_class c);
@@ -47,6 +47,12 @@ struct lab_opts {
 	bool revoke_lookup_alias;	/* --revoke-lookup alias|skip-self (I5) */
 	const char *rerun;		/* the reports' "replay:" command (NULL: jbdlab race
 					 * --replay; a live mount names its own options) */
+	const char *rerun_args;		/* appended to the replay line (the image options) */
+	bool no_fork;			/* run in this process: a deadlock then ends it
+					 * (default: a forked child, so that the watchdog
+					 * can end a deadlocked run and the caller goes on) */
+	bool no_lockdep;		/* without the lock checker (its overhead) */
+	double watchdog_s;		/* deadlock watchdog timeout (0: 2 s) */
 	/* progress: called about every 250 ms from the run's main thread */
 	void (*progress)(const struct lab_opts *o, double t, const uint64_t *detections,
 			 uint64_t migrations_ok, void *priv);
@@ -69,6 +75,9 @@ struct lab_result {
 	char fsck[64];				/* e2fsck -fn of the unmounted image: "clean" or why not */
 	char crash[96];				/* crash copy: replay + e2fsck verdict */
 	char error[256];			/* the run could not be set up: why ("" if it ran) */
+	bool deadlocked;			/* the watchdog ended the run: its threads were
+						 * blocked on each other (I5), no end-of-run oracles */
+	uint64_t lock_deps;			/* lock-class dependencies the checker recorded */
 };
 
 /* mkfs.ext4 -b @block_size an image of @bytes.  0, or -1 with a reason in errbuf. */
@@ -84,8 +93,6 @@ int lab_write_json(const char *path, const struct lab_result *r, size_t n);
 int lab_write_svg(const char *path, const struct lab_result *r, size_t n, double seconds);
 /* The verdict of a run against what the issue expects of its strategy. */
 const char *lab_main_fail_reason(const struct migrate_stats *m, uint64_t *count);
-/* Whether class @c has a detector yet (its column shows "-" if not). */
-bool lab_class_has_detector(enum lab_class c);
 
 /*
  * The race lab under a live mount (src/lab/live.c; `jbdlab mount -o

@@ -61,6 +61,8 @@ struct lock_class_key {
 	const char *name;		/* [const] */
 	enum lock_kind kind;		/* [const] */
 	_Atomic int id;			/* [atomic] the checker's class index + 1, 0 = unseen */
+	const char *aux_name;		/* [const] what the aux value of a bit lock is
+					 * ("pfn", "block"), NULL for the others */
 };
 
 struct lockdep_ops {
@@ -72,8 +74,12 @@ struct lockdep_ops {
 };
 /* The installed checker, NULL when off [atomic; set between runs]. */
 extern const struct lockdep_ops *_Atomic lockdep_ops;
-/* Entries on the calling thread's held-lock stack (the checker's). */
-extern __thread int lockdep_depth;
+/*
+ * Non-zero while a bio's end_io runs (the kernel runs it in softirq
+ * context): the bit locks it releases were handed off by submit_bh(), so
+ * the checker does not look for them on anyone's held-lock stack.
+ */
+extern __thread int lockdep_irq_context;
 
 static inline const struct lockdep_ops *__lockdep(void)
 {

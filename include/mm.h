@@ -120,10 +120,14 @@ static inline size_t offset_in_folio(const struct folio *f, const void *p)
 	return (size_t)((uintptr_t)p & (folio_size(f) - 1));
 }
 
-/* Folio lock: a sleeping lock (PG_locked) with waiters; might_sleep(). */
+/* Folio lock: a sleeping lock (PG_locked) with waiters; might_sleep().
+ * The lock checker sees it as one class, "folio lock" (aux: the pfn). */
+extern struct lock_class_key folio_lock_key;
 void folio_lock(struct folio *f);
 bool folio_trylock(struct folio *f);
 void folio_unlock(struct folio *f);
+/* __folio_set_locked() - a new folio nobody else can see yet is locked. */
+void __folio_set_locked(struct folio *f);
 void folio_wait_writeback(struct folio *f);
 void folio_start_writeback(struct folio *f);
 void folio_end_writeback(struct folio *f);
@@ -250,7 +254,9 @@ static inline size_t bh_offset(const struct buffer_head *bh)
 			       READ_ONCE(((struct buffer_head *)bh)->b_data));
 }
 
-/* Buffer lock: BH_Lock bit lock; lock_buffer() sleeps (might_sleep). */
+/* Buffer lock: BH_Lock bit lock; lock_buffer() sleeps (might_sleep).
+ * The lock checker's class "buffer lock" (aux: the block number). */
+extern struct lock_class_key buffer_lock_key;
 void lock_buffer(struct buffer_head *bh);
 bool trylock_buffer(struct buffer_head *bh);
 void unlock_buffer(struct buffer_head *bh);

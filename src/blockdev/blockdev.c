@@ -70,6 +70,7 @@
 #include "locking.h"
 #include "mm.h"
 #include "write_log.h"
+#include "trace.h"
 
 #define REQ_OP_MASK	0xffU
 #define BLK_DEFAULT_SEED	0x6a62646c61622d31ULL	/* "jbdlab-1" */
@@ -461,6 +462,7 @@ static void *blk_io_thread(void *p)
 	struct list_head batch;
 
 	INIT_LIST_HEAD(&batch);
+	trace_set_thread_name("blk-io");	/* the request queue's completions */
 	yield_seed_thread(arg->seed);
 	free(arg);
 	bool merge;

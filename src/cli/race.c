@@ -46,6 +46,8 @@ static void usage(FILE *f)
 "                   [--threads N] [--meta-users N] [--arena BLOCKS]\n"
 "                   [--mode async|sync-light|sync] [--victim targeted|random|sweep]\n"
 "                   [--rate N] [--sweep-ms N] [--freeze-then-copy]\n"
+"                   [--credits max|depth] [--revoke-lookup skip-self|alias]\n"
+"                   [--no-lockdep] [--watchdog SECONDS] [--no-fork]\n"
 "                   [--json FILE] [--svg FILE] [--stop-on-detection] [--reports N]\n"
 "                   [--no-oracles] [--quiet] [--replay SEED [--class I1..I5]] [--list]\n"
 "\n"
@@ -54,7 +56,13 @@ static void usage(FILE *f)
 "Defaults: every strategy, 4 s each, a fresh 64 MiB 2 KiB-block image, 2 fs\n"
 "threads, 2 metadata users, MIGRATE_SYNC, victims targeted at recent lookups.\n"
 "--runs N uses seeds SEED, SEED+1, ...; --replay SEED re-runs that seed until\n"
-"the first detection (of --class) and says whether it reproduced.\n");
+"the first detection (of --class) and says whether it reproduced.\n"
+"--credits depth: ext4's credit estimate from the inode's extent depth (before\n"
+"32a93f5bc9b9; I3).  --revoke-lookup alias: jbd2_journal_cancel_revoke() looks\n"
+"up the bdev alias under the buffer lock (before 981fcc5674e6; I5).  The lock\n"
+"checker (I4's held locks, I5) and a deadlock watchdog (default 2 s) are on\n"
+"unless --no-lockdep; each run is a forked child unless --no-fork, so that a\n"
+"deadlocked run ends with its report.\n");
 }
 
 static int parse_u64(const char *s, uint64_t *v)
@@ -133,6 +141,9 @@ static int parse_args(int argc, char **argv, struct race_opts *o)
 		{ "stop-on-detection", 0, NULL, 'x' }, { "reports", 1, NULL, 'P' },
 		{ "no-oracles", 0, NULL, 'N' }, { "quiet", 0, NULL, 'q' }, { "replay", 1, NULL, 'y' },
 		{ "class", 1, NULL, 'c' }, { "list", 0, NULL, 'l' }, { "help", 0, NULL, 'h' },
+		{ "credits", 1, NULL, 'C' }, { "revoke-lookup", 1, NULL, 'K' },
+		{ "no-lockdep", 0, NULL, 'D' }, { "watchdog", 1, NULL, 'w' },
+		{ "no-fork", 0, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct timespec ts;
@@ -273,6 +284,34 @@ static int parse_args(int argc, char **argv, struct race_opts *o)
 			if (o->replay_class < 0)
 				goto bad;
 			break;
+		case 'C':
+			if (!strcmp(optarg, "max"))
+				o->lab.credits = JFS_CREDITS_MAX;
+			else if (!strcmp(optarg, "depth"))
+				o->lab.credits = JFS_CREDITS_DEPTH;
+			else
+				goto bad;
+			break;
+		case 'K':
+			if (!strcmp(optarg, "alias"))
+				o->lab.revoke_lookup_alias = true;
+			else if (!strcmp(optarg, "skip-self"))
+				o->lab.revoke_lookup_alias = false;
+			else
+				goto bad;
+			break;
+		case 'D':
+			o->lab.no_lockdep = true;
+			break;
+		case 'w':
+			errno = 0;
+			o->lab.watchdog_s = strtod(optarg, &end);
+			if (errno || *end || !(o->lab.watchdog_s >= 0.1) || o->lab.watchdog_s > 3600)
+				goto bad;
+			break;
+		case 'n':
+			o->lab.no_fork = true;
+			break;
 		case 'l':
 			for (const struct strategy *const *s = strategies; *s; s++)
 				printf("%-16s %-40s %s\n", (*s)->name, (*s)->kernel, (*s)->rule);
@@ -307,9 +346,10 @@ bad:
 static void progress(const struct lab_opts *o, double t, const uint64_t *det, uint64_t ok,
 		     void *priv)
 {
-	fprintf(stderr, "\r  %-16s seed %-8" PRIu64 " %5.1fs/%.0fs  I1 %-4" PRIu64 " I2 %-4" PRIu64
-		" I4 %-4" PRIu64 " moved %-8" PRIu64, o->strategy->name, o->seed, t, o->seconds,
-		det[LAB_I1], det[LAB_I2], det[LAB_I4], ok);
+	fprintf(stderr, "\r  %-16s seed %-8" PRIu64 " %5.1fs/%.0fs  I1 %-3" PRIu64 " I2 %-3" PRIu64
+		" I3 %-3" PRIu64 " I4 %-3" PRIu64 " I5 %-3" PRIu64 " moved %-8" PRIu64, o->strategy->name,
+		o->seed, t, o->seconds, det[LAB_I1], det[LAB_I2], det[LAB_I3], det[LAB_I4],
+		det[LAB_I5], ok);
 	fflush(stderr);
 }
 
@@ -345,6 +385,25 @@ int jbdlab_race_main(int argc, char **argv)
 	}
 	if (tty && !o.quiet)
 		o.lab.progress = progress;
+	{
+		static char args[PATH_MAX + 128];
+		size_t l = 0;
+
+		if (!made)
+			l += (size_t)snprintf(args + l, sizeof(args) - l, " --image %s", o.lab.image);
+		else if (o.block_size != 2048 || o.image_size != 64ULL << 20)
+			l += (size_t)snprintf(args + l, sizeof(args) - l, " --block-size %u --size %"
+					      PRIu64 "M", o.block_size, o.image_size >> 20);
+		if (o.lab.migrator.mode != MIGRATE_SYNC)
+			l += (size_t)snprintf(args + l, sizeof(args) - l, " --mode %s",
+					      o.lab.migrator.mode == MIGRATE_ASYNC ? "async" : "sync-light");
+		if (o.lab.threads != 2 || o.lab.meta_users != 2)
+			l += (size_t)snprintf(args + l, sizeof(args) - l, " --threads %u --meta-users %u",
+					      o.lab.threads, o.lab.meta_users);
+		if (o.lab.no_lockdep)
+			l += (size_t)snprintf(args + l, sizeof(args) - l, " --no-lockdep");
+		o.lab.rerun_args = l ? args : NULL;
+	}
 	res = calloc((size_t)o.nlist * o.runs, sizeof(*res));
 	if (!res)
 		return 1;

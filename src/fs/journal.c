@@ -541,6 +541,7 @@ int jfs_journal_load(struct jfs *fs, char *errbuf, size_t errlen)
 	j->j_private = fs;
 	j->j_commit_callback = jfs_commit_callback;
 	j->j_data_journal = fs->opts.data_journal;
+	j->j_revoke_lookup_alias = fs->opts.revoke_lookup_alias;
 	/* (a journal that never loaded is destroyed without a write) */
 	if (!ext2fs_has_feature_journal_needs_recovery(es)) {
 		err = __jfs_journal_wipe_stale(fs, j, errbuf, errlen);
@@ -865,7 +866,10 @@ int __jfs_journal_write_meta(struct jfs *fs, blk64_t blk, size_t off, const void
 		return -EIO;
 	}
 	if (create) {
+		/* ext4_getblk(EXT4_GET_BLOCKS_CREATE): the buffer lock across
+		 * get_create_access and the initialisation */
 		lock_buffer(bh);
+		yield_point(YP_CREATE_ACCESS);
 		err = jbd2_journal_get_create_access(h, bh);
 		if (!err) {
 			memcpy(bh->b_data + off, src, n);

@@ -39,13 +39,23 @@
 #include <unistd.h>
 
 #include "fuse/jfuse.h"
+#include "locking.h"
+#include "trace.h"
 
 #define JFUSE_NAME_MAX		255	/* EXT2_NAME_LEN */
 #define JFUSE_SYMLINK_MAX	4096	/* PATH_MAX, the kernel's limit on a target */
 #define JFUSE_INLINE_GROUPS	32
 
+/* Every op starts here: it also names a new libfuse worker thread once
+ * (the lab's reports name threads: "fuse/N" rather than "tid N"). */
 static inline struct jfuse *jfuse(fuse_req_t req)
 {
+	static __thread bool named;
+
+	if (unlikely(!named)) {
+		trace_set_thread_name("fuse/%u", current_tid());
+		named = true;
+	}
 	return fuse_req_userdata(req);
 }
 

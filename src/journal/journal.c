@@ -96,6 +96,7 @@
 #include <time.h>
 
 #include "jbd2_internal.h"
+#include "trace.h"
 
 __thread handle_t *current_journal_info;
 
@@ -769,6 +770,7 @@ static void *kjournald2(void *arg)
 	journal_t *journal = arg;
 	transaction_t *transaction;
 
+	trace_set_thread_name("jbd2/commit");	/* the kernel's "jbd2/<dev>-8" */
 	write_lock(&journal->j_state_lock);
 	WRITE_ONCE(journal->j_task_running, true);
 	write_unlock(&journal->j_state_lock);

@@ -251,11 +251,18 @@ void jbd2_journal_cancel_revoke(handle_t *handle, struct journal_head *jh)
 	}
 
 	/*
-	 * Clear the revoked bit on a hashed alias too -- skipped when bh is
-	 * itself the bdev buffer (981fcc5674e6), which in jbdlab it always is.
+	 * Clear the revoked bit on a hashed alias too.  Since 981fcc5674e6 the
+	 * lookup is skipped when bh is itself the bdev buffer -- in jbdlab it
+	 * always is -- because the lookup can only find bh again, and from
+	 * f76d4c28a46a on it sleeps on bh's folio lock while the caller holds
+	 * bh's buffer lock (ext4_getblk -> get_create_access): against
+	 * writeback or migration, which hold the folio lock and then take the
+	 * buffer lock, that is the ABBA deadlock (kernel-race.md §2.5 I5).
+	 * j_revoke_lookup_alias restores the lookup as it was before the fix.
 	 */
-	if (need_cancel && !(bh->b_folio && bh->b_folio->mapping &&
-			     bh->b_folio->mapping == bh->b_bdev->bd_mapping)) {
+	if (need_cancel && (journal->j_revoke_lookup_alias ||
+			    !(bh->b_folio && bh->b_folio->mapping &&
+			      bh->b_folio->mapping == bh->b_bdev->bd_mapping))) {
 		struct buffer_head *bh2;
 
 		bh2 = __find_get_block_nonatomic(bh->b_bdev, bh->b_blocknr, bh->b_size);

@@ -77,20 +77,18 @@ static bool __lab_is_duplicate(struct lab *lab, enum lab_class cls, uint64_t blo
 	return false;
 }
 
-void lab_detect(struct lab *lab, enum lab_class cls, const char *detector, uint64_t block,
-		uint64_t pfn, uint64_t pfn2, const char *fmt, ...)
+static void lab_vdetect(struct lab *lab, enum lab_class cls, const char *detector,
+			uint64_t block, uint64_t pfn, uint64_t pfn2, const char *named,
+			const char *fmt, va_list ap)
 {
 	const struct lab_opts *o = lab->o;
 	FILE *out = o->report ? o->report : stderr;
 	double t = lab_time(lab);
 	struct lab_detection *d;
-	char what[512], threads[256];
+	char what[16384], threads[256];
 	uint64_t pfns[2] = { pfn, pfn2 };
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
 
 	pthread_mutex_lock(&lab->det_lock);
 	if (__lab_is_duplicate(lab, cls, block, pfn, t)) {
@@ -122,6 +120,10 @@ void lab_detect(struct lab *lab, enum lab_class cls, const char *detector, uint6
 	}
 
 	if (lab->reported[cls] < o->max_reports) {
+		char fo[32] = "";
+
+		if (o->folio_order)
+			snprintf(fo, sizeof(fo), " --folio-order %u", o->folio_order);
 		lab->reported[cls]++;
 		trace_window_threads(block, pfns, 2, threads, sizeof(threads));
 		fprintf(out, "==================================================================\n"
@@ -137,13 +139,16 @@ void lab_detect(struct lab *lab, enum lab_class cls, const char *detector, uint6
 		fprintf(out, "\nstrategy %s (%s), seed %" PRIu64 ", t=%.3fs, detected by thread %s\n",
 			o->strategy->name, o->strategy->kernel, o->seed, t, trace_thread_name());
 		threads[0] = 0;
+		if (named)
+			snprintf(threads, sizeof(threads), "%s", named);
 		if (block != LAB_NO_BLOCK || pfn) {
-			trace_window_threads(block, pfns, 2, threads, sizeof(threads));
+			if (!named)
+				trace_window_threads(block, pfns, 2, threads, sizeof(threads));
 			fprintf(out, "events of the threads that touched the block or the folio:\n");
 			if (!trace_print_window(out, block, pfns, 2, 24, "  "))
 				fprintf(out, "  (no events recorded)\n");
 		}
-		if (!strstr(threads, trace_thread_name())) {
+		if (!named && !strstr(threads, trace_thread_name())) {
 			size_t l = strlen(threads);
 
 			snprintf(threads + l, sizeof(threads) - l, "%s%s", l ? ", " : "",
@@ -154,11 +159,35 @@ void lab_detect(struct lab *lab, enum lab_class cls, const char *detector, uint6
 			fprintf(out, "replay: %s\n", o->rerun);
 		else
 			fprintf(out, "replay: jbdlab race --strategy %s --replay %" PRIu64
-				" --class %s\n", o->strategy->name, o->seed, class_names[cls]);
+				" --class %s%s%s%s%s\n", o->strategy->name, o->seed, class_names[cls],
+				fo, o->credits == JFS_CREDITS_DEPTH ? " --credits depth" : "",
+				o->revoke_lookup_alias ? " --revoke-lookup alias" : "",
+				o->rerun_args ? o->rerun_args : "");
 		fprintf(out, "==================================================================\n");
 		fflush(out);
 	}
 	pthread_mutex_unlock(&lab->det_lock);
+}
+
+void lab_detect(struct lab *lab, enum lab_class cls, const char *detector, uint64_t block,
+		uint64_t pfn, uint64_t pfn2, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	lab_vdetect(lab, cls, detector, block, pfn, pfn2, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void lab_detect_threads(struct lab *lab, enum lab_class cls, const char *detector,
+			uint64_t block, uint64_t pfn, uint64_t pfn2, const char *threads,
+			const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	lab_vdetect(lab, cls, detector, block, pfn, pfn2, threads, fmt, ap);
+	va_end(ap);
 }
 
 /* ------------------------------------------------------------- the hooks */
@@ -195,12 +224,17 @@ static void lab_might_sleep_hook(const char *what)
 {
 	struct lab *lab = cur_lab;
 
+	char held[2048], bt[2048];
+
 	if (!lab)
 		return;
+	lab_lockdep_held_text(held, sizeof(held));
+	lab_backtrace_text(bt, sizeof(bt));
 	lab_detect(lab, LAB_I4, "might_sleep()", LAB_NO_BLOCK, 0, 0,
-		   "BUG: %s: a sleeping function was called with %d spinlock(s) held "
-		   "(in the model: folio_mc_copy()'s cond_resched() under i_private_lock)",
-		   what, current_spin_depth);
+		   "BUG: %s: a sleeping function was called with %d spinlock(s) held\n"
+		   "locks held by \"%s\":\n%s"
+		   "call trace:\n%s",
+		   what, current_spin_depth, trace_thread_name(), held, bt);
 }
 
 void lab_hooks_install(struct lab *lab)

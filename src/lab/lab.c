@@ -50,6 +50,7 @@ static const unsigned int lab_yield_permille[YP_NR] = {
 	[YP_MIGRATE_IN_COPY] = 500,
 	[YP_JBD2_TMPBH_IO] = 200,
 	[YP_META_ACCESS] = 500,
+	[YP_CREATE_ACCESS] = 500,
 };
 
 /* Freed folios kept poisoned: the migrator frees a few thousand a second,
@@ -288,18 +289,136 @@ static void end_of_run_oracles(struct lab *lab, bool crash_taken)
 			   bad, (unsigned long long)bad_blk);
 }
 
-/* Also live.c's: the mount arms the same points at the same rates. */
+/* Also live.c's: the mount arms the same points at the same rates.  The
+ * policy stays whatever is installed (yield_policy_random unless a test
+ * forces an interleaving with its own). */
 void lab_arm_yield_points(bool on)
 {
 	for (int i = 0; i < YP_NR; i++)
 		atomic_store(&yield_point_permille[i], on ? lab_yield_permille[i] : 0);
-	atomic_store(&yield_policy, yield_policy_random);
 }
 
+/*
+ * The watchdog found the run's threads blocked on each other (I5, already
+ * reported).  They cannot be unwound -- a deadlock in the kernel ends with
+ * a hung task too -- so the run ends here with what it measured: the
+ * forked child hands its result to the parent and exits; not forked, the
+ * process has to go.  Called from the watchdog thread, no lock held.
+ */
+static void lab_run_deadlocked(struct lab *lab)
+{
+	struct lab_result *r = lab->r;
+	FILE *rep = lab->o->report ? lab->o->report : stderr;
+
+	atomic_store(&lab->stop, true);
+	pthread_mutex_lock(&lab->det_lock);
+	r->seconds = lab_time(lab);
+	r->deadlocked = true;
+	r->ops = atomic_load(&lab->ops);
+	r->ops_per_s = r->seconds > 0 ? (double)r->ops / r->seconds : 0;
+	r->null_for_cached = atomic_load(&lab->null_for_cached);
+	r->stale_reused = atomic_load(&lab->stale_reused);
+	r->fs_errors = atomic_load(&lab->fs_errors);
+	pthread_mutex_unlock(&lab->det_lock);
+	if (lab->mg)
+		migrator_get_stats(lab->mg, &r->mig);
+	lab_lockdep_stats(&r->lock_deps, &(uint64_t){ 0 }, &(uint64_t){ 0 });
+	snprintf(r->fsck, sizeof(r->fsck), "not checked (deadlock)");
+	snprintf(r->crash, sizeof(r->crash), "not taken (deadlock)");
+	fprintf(rep, "jbdlab race: %s seed %" PRIu64 ": the run deadlocked at t=%.3fs; it ends "
+		"here (blocked threads cannot be unwound), without the end-of-run oracles\n",
+		lab->o->strategy->name, lab->o->seed, r->seconds);
+	fflush(rep);
+	fflush(stdout);
+	fflush(stderr);
+	if (lab->result_fd >= 0) {
+		ssize_t w = write(lab->result_fd, r, sizeof(*r));
+
+		_exit(w == (ssize_t)sizeof(*r) ? 0 : 3);
+	}
+	fprintf(stderr, "jbdlab: the race lab deadlocked outside a forked run: exiting\n");
+	_exit(3);
+}
+
+static int lab_run_here(const struct lab_opts *o, struct lab_result *r, int result_fd);
+
+/*
+ * lab_run - one run, in a forked child unless o->no_fork: the child runs
+ * lab_run_here() and writes its struct lab_result back through a pipe; a
+ * run the watchdog ends (deadlock) does the same from the watchdog.  The
+ * caller must be single-threaded (fork).  Entry: no lock held.
+ */
 int lab_run(const struct lab_opts *o, struct lab_result *r)
 {
+	int pfd[2], status = 0;
+	pid_t pid;
+	ssize_t n;
+
+	if (o->no_fork)
+		return lab_run_here(o, r, -1);
+	memset(r, 0, sizeof(*r));
+	r->strategy = o->strategy;
+	r->seed = o->seed;
+	if (pipe(pfd)) {
+		snprintf(r->error, sizeof(r->error), "pipe: %s", strerror(errno));
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if (o->report)
+		fflush(o->report);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(r->error, sizeof(r->error), "fork: %s", strerror(errno));
+		close(pfd[0]);
+		close(pfd[1]);
+		return -1;
+	}
+	if (!pid) {
+		struct lab_result cr;
+		int ret;
+
+		close(pfd[0]);
+		ret = lab_run_here(o, &cr, pfd[1]);
+		fflush(stdout);
+		fflush(stderr);
+		if (o->report)
+			fflush(o->report);
+		n = write(pfd[1], &cr, sizeof(cr));
+		_exit(n == (ssize_t)sizeof(cr) ? (ret ? 1 : 0) : 3);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], r, sizeof(*r));
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(*r)) {
+		memset(r, 0, sizeof(*r));
+		r->strategy = o->strategy;
+		r->seed = o->seed;
+		if (WIFSIGNALED(status))
+			snprintf(r->error, sizeof(r->error), "the run (pid %d) died of signal %d (%s)",
+				 (int)pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else
+			snprintf(r->error, sizeof(r->error), "the run (pid %d) exited %d without a "
+				 "result", (int)pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		return -1;
+	}
+	if (r->deadlocked && !getenv("JBDLAB_LAB_KEEP")) {
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/run.img", o->workdir);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/crash.img", o->workdir);
+		unlink(p);
+	}
+	return r->error[0] ? -1 : 0;
+}
+
+static int lab_run_here(const struct lab_opts *o, struct lab_result *r, int result_fd)
+{
 	struct jfs_mount_opts mo = { 0 };
-	struct lab lab = { .o = o, .r = r };
+	struct lab lab = { .o = o, .r = r, .result_fd = result_fd };
 	struct lab_thread *th = NULL;
 	struct migrator_opts mopts = o->migrator;
 	struct migrator *mg = NULL;
@@ -328,6 +447,7 @@ int lab_run(const struct lab_opts *o, struct lab_result *r)
 	mo.seed = o->seed;
 	mo.folio_order = o->folio_order;
 	mo.credits = o->credits;	/* I3: the estimate rule */
+	mo.revoke_lookup_alias = o->revoke_lookup_alias;	/* I5: without 981fcc5674e6 */
 	mo.commit_interval = 1;
 	mo.dirty_writeback_ms = 200;	/* checkpointed buffers go home, jbd2 unpins them */
 	ret = jfs_mount(lab.image, &mo, &lab.fs, errbuf, sizeof(errbuf));
@@ -355,6 +475,9 @@ int lab_run(const struct lab_opts *o, struct lab_result *r)
 
 	quarantine_set_len(LAB_QUARANTINE_BYTES / mapping_folio_size(lab.v.mapping));
 	lab_hooks_install(&lab);
+	if (!o->no_lockdep)
+		lab_lockdep_install(&lab, o->watchdog_s > 0 ? o->watchdog_s : 2.0,
+				    lab_run_deadlocked);
 	WRITE_ONCE(lab.v.journal->j_observer, &lab_commit_observer);
 	trace_enable(true);
 	trace_set_thread_name("lab");
@@ -381,6 +504,7 @@ int lab_run(const struct lab_opts *o, struct lab_result *r)
 	mopts.seed = o->seed * 1000003ULL + 7;
 	if (!r->error[0]) {
 		mg = migrator_start(lab.v.mapping, &mopts);
+		lab.mg = mg;
 		if (!mg) {
 			atomic_store(&lab.stop, true);
 			snprintf(r->error, sizeof(r->error), "cannot start the migrator");
@@ -421,7 +545,6 @@ int lab_run(const struct lab_opts *o, struct lab_result *r)
 	if (mg) {
 		migrator_stop(mg);
 		migrator_get_stats(mg, &r->mig);
-		migrator_free(mg);
 	}
 	lab_arm_yield_points(false);
 	mm_recent_enable(lab.v.mapping, false);
@@ -434,6 +557,15 @@ int lab_run(const struct lab_opts *o, struct lab_result *r)
 		atomic_fetch_add(&lab.fs_errors, 1);
 out_disarm:
 	WRITE_ONCE(lab.v.journal->j_observer, NULL);
+	if (!o->no_lockdep) {
+		/* the watchdog until the syncs above are done: they may block too */
+		lab_lockdep_remove();
+		lab_lockdep_stats(&r->lock_deps, &(uint64_t){ 0 }, &(uint64_t){ 0 });
+	}
+	if (mg) {
+		lab.mg = NULL;
+		migrator_free(mg);
+	}
 	lab_hooks_remove(&lab);
 	r->lookup_bails = atomic_load(&lab.v.mapping->stat_lookup_bails);
 out_unmount:

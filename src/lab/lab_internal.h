@@ -75,6 +75,9 @@ struct lab {
 	_Atomic bool jbd2_stale_ptr;		/* jbd2's own pointer went stale [atomic] */
 	_Atomic uint64_t fs_errors;		/* [atomic] */
 	ino_t root_dirs[16];			/* workload directories [const] */
+	struct migrator *mg;			/* [set before the watchdog can see it] */
+	int result_fd;				/* the forked run's pipe to the parent, -1 if
+						 * not forked [const] */
 
 	struct lab_arena_block *arena;		/* [const array; entries: owner] */
 	unsigned int narena;			/* [const] */
@@ -117,6 +120,11 @@ void lab_arena_first_writes(struct lab *lab);	/* set-up, before the threads */
  */
 void lab_detect(struct lab *lab, enum lab_class cls, const char *detector, uint64_t block,
 		uint64_t pfn, uint64_t pfn2, const char *fmt, ...) __printf(7, 8);
+/* lab_detect() naming the threads involved itself (@threads: "a, b"),
+ * instead of the threads of the trace window around @block/@pfn. */
+void lab_detect_threads(struct lab *lab, enum lab_class cls, const char *detector,
+			uint64_t block, uint64_t pfn, uint64_t pfn2, const char *threads,
+			const char *fmt, ...) __printf(8, 9);
 /* Install/remove the hooks (access check, poison, might_sleep, observer). */
 void lab_hooks_install(struct lab *lab);
 void lab_hooks_remove(struct lab *lab);	/* all but the poison hook */
@@ -125,6 +133,20 @@ void lab_hooks_final(void);			/* the poison hook, after the last quarantine chec
 extern const struct jbd2_commit_observer lab_commit_observer;
 /* The block an address of a stale pointer belongs to, for reports. */
 bool lab_block_is_cached(struct lab *lab, uint64_t blocknr);
+
+/* lockdep.c: the lock checker (I5, and the held locks of I4 reports).
+ * Install before the run's threads start: it forgets the previous run's
+ * dependencies and held locks.  @watchdog_s > 0 starts the deadlock
+ * watchdog; on a deadlock it reports I5 and calls @deadlock (which may
+ * end the process: the blocked threads cannot be unwound).  Remove after
+ * the threads stopped (joins the watchdog).  No lock held for either. */
+void lab_lockdep_install(struct lab *lab, double watchdog_s, void (*deadlock)(struct lab *lab));
+void lab_lockdep_remove(void);
+/* The calling thread's held locks, one per line ("  #0: name (aux)"). */
+size_t lab_lockdep_held_text(char *buf, size_t len);
+/* The caller's call trace, one frame per line (backtrace_symbols()). */
+size_t lab_backtrace_text(char *buf, size_t len);
+void lab_lockdep_stats(uint64_t *edges, uint64_t *remote, uint64_t *cycles);
 
 /* lab.c: arm (or disarm) the lab's seeded yield points at lab_run's rates
  * (live.c arms the same ones under a mount). */

@@ -204,9 +204,7 @@ static void print_summary(const struct lab_live *lv, FILE *f)
 	for (int c = 0; c < LAB_NCLASS; c++) {
 		const char *sep = c ? "," : "";
 
-		if (!lab_class_has_detector(c))
-			fprintf(f, "%s %s -", sep, lab_class_name(c));
-		else if (r->detections[c])
+		if (r->detections[c])
 			fprintf(f, "%s %s %" PRIu64 " (first at %.3f s)", sep, lab_class_name(c),
 				r->detections[c], r->first_s[c]);
 		else

@@ -5,21 +5,13 @@
  * A row is one strategy over its runs (seeds N, N+1, ...).  A verdict of
  * "none" is printed only with the number of folios the migrator really
  * moved; a run that moved none says so ("vacuous"), because it proves
- * nothing.  I3 and I5 have no detector yet (the next issue): their columns
- * show "-", their JSON counts are 0.
+ * nothing.  A run the watchdog ended (a deadlock) says so.
  */
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
 
 #include "lab.h"
-
-static const bool class_has_detector[LAB_NCLASS] = { true, true, true, true, false };
-
-bool lab_class_has_detector(enum lab_class c)
-{
-	return (unsigned int)c < LAB_NCLASS && class_has_detector[c];
-}
 
 const char *lab_main_fail_reason(const struct migrate_stats *m, uint64_t *count)
 {
@@ -60,7 +52,7 @@ void lab_print_table_row(FILE *f, const struct lab_result *r, unsigned int nruns
 	uint64_t det[LAB_NCLASS] = { 0 }, ok = 0, failed = 0, ferr = 0, count;
 	struct migrate_stats all = { 0 };
 	double ops = 0, firsts[256], first = -1;
-	unsigned int nf = 0, runs_with = 0, bad_fsck = 0;
+	unsigned int nf = 0, runs_with = 0, bad_fsck = 0, deadlocked = 0;
 	char cols[LAB_NCLASS][16], verdict[160], first_s[16], mig[32];
 	bool any = false;
 
@@ -82,17 +74,15 @@ void lab_print_table_row(FILE *f, const struct lab_result *r, unsigned int nruns
 			all.fail[k] += r[i].mig.fail[k];
 		ops += r[i].ops_per_s;
 		ferr += r[i].fs_errors;
-		bad_fsck += r[i].fsck[0] && strcmp(r[i].fsck, "clean");
+		deadlocked += r[i].deadlocked;
+		bad_fsck += !r[i].deadlocked && r[i].fsck[0] && strcmp(r[i].fsck, "clean");
 	}
 	if (nf) {
 		qsort(firsts, nf, sizeof(firsts[0]), cmp_double);
 		first = firsts[nf / 2];
 	}
 	for (int c = 0; c < LAB_NCLASS; c++) {
-		if (!class_has_detector[c])
-			snprintf(cols[c], sizeof(cols[c]), "-");
-		else
-			snprintf(cols[c], sizeof(cols[c]), "%" PRIu64, det[c]);
+		snprintf(cols[c], sizeof(cols[c]), "%" PRIu64, det[c]);
 		any |= det[c] > 0;
 	}
 	if (first >= 0)
@@ -107,7 +97,10 @@ void lab_print_table_row(FILE *f, const struct lab_result *r, unsigned int nruns
 				l += (size_t)snprintf(verdict + l, sizeof(verdict) - l, " %s",
 						      lab_class_name(c));
 		if (nruns > 1)
-			snprintf(verdict + l, sizeof(verdict) - l, " (%u/%u runs)", runs_with, nruns);
+			l += (size_t)snprintf(verdict + l, sizeof(verdict) - l, " (%u/%u runs)",
+					      runs_with, nruns);
+		if (deadlocked)
+			snprintf(verdict + l, sizeof(verdict) - l, ", %u deadlocked", deadlocked);
 	} else if (!ok) {
 		snprintf(verdict, sizeof(verdict), "VACUOUS: the migrator moved nothing");
 	} else {
@@ -183,6 +176,8 @@ int lab_write_json(const char *path, const struct lab_result *r, size_t n)
 		json_str(f, x->crash);
 		fprintf(f, ", \"error\": ");
 		json_str(f, x->error);
+		fprintf(f, ", \"deadlocked\": %s, \"lock_deps\": %" PRIu64,
+			x->deadlocked ? "true" : "false", x->lock_deps);
 		fprintf(f, "}%s\n", i + 1 < n ? "," : "");
 	}
 	fprintf(f, "]\n");
@@ -253,9 +248,9 @@ int lab_write_svg(const char *path, const struct lab_result *r, size_t n, double
 		}
 	}
 	for (int c = 0; c < LAB_NCLASS; c++)
-		fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s%s"
+		fprintf(f, "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"%s\"/><text x=\"%d\" y=\"%d\">%s"
 			"</text>\n", W - 130, top + 10 + c * 16, color[c], W - 120, top + 14 + c * 16,
-			lab_class_name(c), class_has_detector[c] ? "" : " (no detector yet)");
+			lab_class_name(c));
 #undef Y
 	fprintf(f, "</svg>\n");
 	return fclose(f) ? -1 : 0;

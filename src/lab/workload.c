@@ -2,7 +2,9 @@
 /*
  * workload.c - the lab's filesystem workload: fsstress -w in miniature,
  * through the fs op API exactly as the FUSE layer calls it (jfs_create,
- * jfs_write, jfs_setattr, jfs_rename, jfs_fsync, ...), so every metadata
+ * jfs_write, jfs_setattr, jfs_rename, jfs_fsync, ...) plus sync(2) as the
+ * VFS runs it (sync_filesystem: the fs's sync, then the bdev's writeback),
+ * so every metadata
  * block libext2fs touches -- bitmaps, group descriptors, inode tables,
  * directory and extent blocks -- is looked up, journalled, committed and
  * checkpointed while the migrator moves folios under it.
@@ -175,8 +177,18 @@ static void wl_one(struct wl *w)
 			jfs_release(fs, n->ino);
 		}
 		wl_result(w, "open", ret);
-	} else {
+	} else if (op < 98) {
 		wl_result(w, "fsync", jfs_fsync(fs, n->ino, false));
+	} else {
+		/* sync(2)/syncfs(2) -> sync_filesystem(): ->sync_fs (ext4_sync_fs,
+		 * the commit), then sync_blockdev() of the fs's bdev -- writeback of
+		 * the buffer cache in WB_SYNC_ALL, folio lock then every buffer lock
+		 * (the T2 of the generic/013 hang, kernel-race.md §2.5 I5).  The VFS
+		 * half runs here, outside the fs, as it does in the kernel. */
+		ret = jfs_syncfs(fs);
+		if (!ret)
+			ret = sync_blockdev(w->lab->v.bdev);
+		wl_result(w, "sync", ret);
 	}
 out:
 	atomic_fetch_add(&w->lab->ops, 1);

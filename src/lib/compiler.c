@@ -122,6 +122,7 @@ const char *yield_point_name(enum yield_point yp)
 		[YP_JBD2_TMPBH_IO] = "jbd2-tmpbh-io",
 		[YP_META_ACCESS] = "meta-access",
 		[YP_CREDIT_WINDOW] = "credit-window",
+		[YP_CREATE_ACCESS] = "create-access",
 	};
 
 	return (unsigned int)yp < YP_NR ? names[yp] : "?";

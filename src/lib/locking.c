@@ -40,7 +40,7 @@ static _Atomic unsigned int next_tid = 1;
 static __thread unsigned int my_tid;
 __thread int current_spin_depth;
 const struct lockdep_ops *_Atomic lockdep_ops;
-__thread int lockdep_depth;
+__thread int lockdep_irq_context;
 
 unsigned int current_tid(void)
 {
@@ -258,18 +258,19 @@ void read_unlock(rwlock_t *l)
 	pthread_rwlock_unlock(&l->lock);
 }
 
+/* The checker's aux of an rwlock: 0 read, 1 write. */
 void write_lock(rwlock_t *l)
 {
-	lock_acquire_check(l->key, l, 0);
+	lock_acquire_check(l->key, l, 1);
 	if (pthread_rwlock_trywrlock(&l->lock)) {
-		bool w = lock_wait_begin(l->key, l, 0);
+		bool w = lock_wait_begin(l->key, l, 1);
 
 		pthread_rwlock_wrlock(&l->lock);
 		lock_wait_end(w);
 	}
 	atomic_store_explicit(&l->writer, current_tid(), memory_order_relaxed);
 	current_spin_depth++;
-	lock_acquired(l->key, l, 0, false);
+	lock_acquired(l->key, l, 1, false);
 }
 
 void write_unlock(rwlock_t *l)

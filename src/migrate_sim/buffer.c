@@ -188,9 +188,17 @@ bool try_to_free_buffers(struct folio *f)
 
 /* ---------------------------------------------------------- buffer lock */
 
+/* BH_Lock for the lock checker (src/lab/lockdep.c): one class. */
+struct lock_class_key buffer_lock_key = {
+	.name = "buffer lock", .kind = LK_BIT, .aux_name = "block",
+};
+
 bool trylock_buffer(struct buffer_head *bh)
 {
-	return !test_and_set_bit_lock(BH_Lock, &bh->b_state);
+	if (test_and_set_bit_lock(BH_Lock, &bh->b_state))
+		return false;
+	lock_acquired(&buffer_lock_key, bh, bh->b_blocknr, true);
+	return true;
 }
 
 /* lock_buffer - sleeps.  Entry: no spinlock; if a folio lock is needed too,
@@ -198,13 +206,22 @@ bool trylock_buffer(struct buffer_head *bh)
 void lock_buffer(struct buffer_head *bh)
 {
 	might_sleep();
-	if (!trylock_buffer(bh))
+	lock_acquire_check(&buffer_lock_key, bh, bh->b_blocknr);
+	if (test_and_set_bit_lock(BH_Lock, &bh->b_state)) {
+		bool w = lock_wait_begin(&buffer_lock_key, bh, bh->b_blocknr);
+
 		wait_on_bit_lock(&bh->b_state, BH_Lock);
+		lock_wait_end(w);
+	}
+	lock_acquired(&buffer_lock_key, bh, bh->b_blocknr, false);
 }
 
+/* unlock_buffer - by the holder, or by the end_io of the I/O it was handed
+ * to (submit_bh()). */
 void unlock_buffer(struct buffer_head *bh)
 {
 	BUG_ON(!buffer_locked(bh));
+	lock_released(&buffer_lock_key, bh);
 	clear_bit_unlock(BH_Lock, &bh->b_state);
 	wake_up_bit(&bh->b_state, BH_Lock);
 }
@@ -284,7 +301,11 @@ static void bh_rq_end_io(struct blk_request *rq, int error)
 	struct buffer_head *bh = rq->private;
 
 	free(rq);
+	/* softirq context in the kernel: the BH_Lock end_io releases was
+	 * handed off by submit_bh(), it is nobody's held lock */
+	lockdep_irq_context++;
 	bh->b_end_io(bh, error == 0);
+	lockdep_irq_context--;
 }
 
 /*
@@ -310,6 +331,8 @@ void submit_bh(unsigned int opf, struct buffer_head *bh)
 	rq->end_io = bh_rq_end_io;
 	rq->private = bh;
 	INIT_LIST_HEAD(&rq->queue);
+	/* BH_Lock now belongs to the I/O: off the submitter's held locks */
+	lock_handoff(&buffer_lock_key, bh);
 	blk_submit(bh->b_bdev, rq);
 }
 

@@ -376,7 +376,7 @@ repeat:
 		mm_enforce_limit(m);	/* direct reclaim: may write back and evict */
 	f = folio_alloc(m->folio_order);
 	/* A new folio is ours alone: __folio_set_locked(). */
-	set_bit(PG_locked, &f->flags);
+	__folio_set_locked(f);
 	if (fgp & FGP_ACCESSED)
 		folio_set_referenced(f);
 	err = filemap_add_folio(m, f, index);

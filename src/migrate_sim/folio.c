@@ -480,23 +480,44 @@ void folio_free_unpublished(struct folio *f)
 
 /* ----------------------------------------------------------- folio lock */
 
+/* PG_locked for the lock checker (src/lab/lockdep.c): one class. */
+struct lock_class_key folio_lock_key = {
+	.name = "folio lock", .kind = LK_BIT, .aux_name = "pfn",
+};
+
 /* folio_lock - sleeps until PG_locked is ours.  Entry: no spinlock held. */
 void folio_lock(struct folio *f)
 {
 	might_sleep();
-	if (unlikely(test_and_set_bit_lock(PG_locked, &f->flags)))
+	lock_acquire_check(&folio_lock_key, f, f->pfn);
+	if (unlikely(test_and_set_bit_lock(PG_locked, &f->flags))) {
+		bool w = lock_wait_begin(&folio_lock_key, f, f->pfn);
+
 		wait_on_bit_lock(&f->flags, PG_locked);
+		lock_wait_end(w);
+	}
+	lock_acquired(&folio_lock_key, f, f->pfn, false);
 }
 
 bool folio_trylock(struct folio *f)
 {
-	return !test_and_set_bit_lock(PG_locked, &f->flags);
+	if (test_and_set_bit_lock(PG_locked, &f->flags))
+		return false;
+	lock_acquired(&folio_lock_key, f, f->pfn, true);
+	return true;
+}
+
+void __folio_set_locked(struct folio *f)
+{
+	set_bit(PG_locked, &f->flags);
+	lock_acquired(&folio_lock_key, f, f->pfn, true);
 }
 
 /* folio_unlock - entry: folio locked (by us, not checked: no owner). */
 void folio_unlock(struct folio *f)
 {
 	BUG_ON(!folio_test_locked(f));
+	lock_released(&folio_lock_key, f);
 	clear_bit_unlock(PG_locked, &f->flags);
 	wake_up_bit(&f->flags, PG_locked);
 }

@@ -363,7 +363,7 @@ static int migrate_one_pass(struct address_space *m, struct folio *src,
 		folio_wait_writeback(src);
 	}
 	dst = folio_alloc(src->order);
-	set_bit(PG_locked, &dst->flags);	/* ours alone: __folio_set_locked() */
+	__folio_set_locked(dst);	/* ours alone */
 
 	/* migrate_folio_move() */
 	rc = move_to_new_folio(m, dst, src, o);

@@ -59,6 +59,7 @@
 #include <time.h>
 
 #include "mm_internal.h"
+#include "trace.h"
 
 enum wb_mode {
 	WB_SYNC_NONE,	/* periodic: trylock folios and buffers, don't wait */
@@ -92,7 +93,11 @@ static void fbatch_wait_release(struct folio_batch *b)
 }
 
 /*
- * __block_write_full_folio - write the folio's dirty buffers.
+ * __block_write_full_folio - write the folio's dirty buffers.  As the
+ * kernel's, it locks every mapped buffer, dirty or not (lock_buffer in
+ * WB_SYNC_ALL, trylock and redirty the folio in WB_SYNC_NONE), and only
+ * then tests BH_Dirty: so writeback takes the buffer lock of a clean
+ * buffer under the folio lock, the order the I5 ABBA runs into.
  * Entry: folio locked, PG_dirty just cleared.  Exit: folio unlocked.
  * Returns the number of buffers submitted (PG_writeback set if > 0).
  */
@@ -109,7 +114,7 @@ static int __block_write_full_folio(struct address_space *m, struct folio *f, en
 	}
 	bh = head;
 	do {
-		if (!buffer_dirty(bh))
+		if (!buffer_mapped(bh))
 			continue;
 		if (mode == WB_SYNC_ALL) {
 			lock_buffer(bh);
@@ -510,6 +515,7 @@ static void *writeback_thread(void *arg)
 	struct address_space *m = arg;
 	struct mapping_private *p = m->priv;
 
+	trace_set_thread_name("writeback");	/* the bdev's flusher work */
 	pthread_mutex_lock(&p->wb_lock);
 	while (!p->wb_stop) {
 		if (!p->wb_kicked) {
