@@ -6,7 +6,11 @@
 #   1. time to the first detection over N seeds (default 20), each seed run
 #      until its first detection of the class (`jbdlab race --replay SEED
 #      --class C`, at most MAX_S seconds): I1 under unfixed, I2 under
-#      refs-ignored, I4 under ebdf4de --folio-order 1.  Times are from the
+#      refs-ignored, I4 under ebdf4de --folio-order 1, I5 under bh-migrate
+#      --revoke-lookup alias (the lock checker's class cycle; the watchdog's
+#      real deadlocks come later and rarer), and I3 under bh-migrate
+#      --credits depth over I3_N seeds of at most I3_MAX_S s (the faithful
+#      model never overruns: expect 0/I3_N, README).  Times are from the
 #      start of the run (the image set up and mounted) to the detection.
 #      Prints min, median and max, how many seeds showed it within MAX_S,
 #      and for I1 the median set against the one published real-hardware
@@ -21,12 +25,16 @@
 #      no-migrate measured in the same run.  no-migrate is no free baseline:
 #      fallback_migrate_folio() strips the buffers of every folio it moves,
 #      and the next lookup builds a new ring and reads the block again (bh
-#      reads leave the bdev folio !PG_uptodate, as in the kernel).
+#      reads leave the bdev folio !PG_uptodate, as in the kernel);
+#   4. the lock checker's cost: bh-migrate with and without --no-lockdep,
+#      PAIRS alternating pairs of OPS_S s on the same seed, ops/s each and
+#      the median ratio (target: the checker costs less than 2x).
 # Every line names its seeds; any line can be replayed with the command it
 # prints.  Needs no root.
 #
 # Environment: JBDLAB (default build/jbdlab), SEED (first seed, default
-# random, printed), N (20), MAX_S (30), REPLAYS (5), OPS_S (4).
+# random, printed), N (20), MAX_S (30), REPLAYS (5), OPS_S (4), I3_N (5),
+# I3_MAX_S (10), PAIRS (3).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -37,6 +45,9 @@ N=${N:-20}
 MAX_S=${MAX_S:-30}
 REPLAYS=${REPLAYS:-5}
 OPS_S=${OPS_S:-4}
+I3_N=${I3_N:-5}
+I3_MAX_S=${I3_MAX_S:-10}
+PAIRS=${PAIRS:-3}
 
 T=$(mktemp -d /tmp/jbdlab-bench-race.XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -50,7 +61,7 @@ first() {
 	local s=$1 c=$2 seed=$3 out
 	shift 3
 	out=$T/f.json
-	"$JBDLAB" race --strategy "$s" --replay "$seed" --class "$c" --seconds "$MAX_S" \
+	"$JBDLAB" race --strategy "$s" --replay "$seed" --class "$c" --seconds "${LIMIT:-$MAX_S}" \
 		--quiet --reports 0 --json "$out" "$@" >/dev/null 2>"$T/err" ||
 		{ echo "bench/race: jbdlab race failed (seed $seed): $(tail -n1 "$T/err")" >&2; exit 1; }
 	python3 - "$out" "$c" <<'EOF'
@@ -76,18 +87,28 @@ EOF
 declare -A shown
 printf '\n%-34s %9s %9s %9s %7s  %s\n' "time to first detection" "min(s)" "median(s)" "max(s)" "shown" \
 	"median vs real hardware"
-for row in "unfixed I1 8280" "refs-ignored I2 0" "ebdf4de I4 0"; do
+# extra_for CLASS -> the switches of its broken configuration
+extra_for() {
+	case $1 in
+	I3) echo "--credits depth" ;;
+	I4) echo "--folio-order 1" ;;
+	I5) echo "--revoke-lookup alias" ;;
+	esac
+}
+for row in "unfixed I1 8280" "refs-ignored I2 0" "ebdf4de I4 0" "bh-migrate I5 0" "bh-migrate I3 0"; do
 	read -r s c hw <<<"$row"
-	extra=()
-	[ "$c" = I4 ] && extra=(--folio-order 1)
+	read -r -a extra <<<"$(extra_for "$c")"
+	n=$N
+	lim=$MAX_S
+	if [ "$c" = I3 ]; then n=$I3_N; lim=$I3_MAX_S; fi
 	times=()
 	seeds=()
-	for ((i = 0; i < N; i++)); do
-		t=$(first "$s" "$c" $((SEED + i)) "${extra[@]}")
+	for ((i = 0; i < n; i++)); do
+		t=$(LIMIT=$lim first "$s" "$c" $((SEED + i)) "${extra[@]}")
 		times+=("$t")
 		[ "$t" != - ] && seeds+=($((SEED + i)))
 	done
-	shown[$s]="${seeds[*]:-}"
+	shown[$s$c]="${seeds[*]:-}"
 	read -r mn med mx cnt <<<"$(stats "${times[@]}")"
 	cmp="-"
 	if [ "$hw" != 0 ] && [ "$med" != - ]; then
@@ -100,11 +121,10 @@ for row in "unfixed I1 8280" "refs-ignored I2 0" "ebdf4de I4 0"; do
 done
 
 printf '\n%-34s %s\n' "replay rate (same seed, again)" "reproduced"
-for row in "unfixed I1" "refs-ignored I2" "ebdf4de I4"; do
+for row in "unfixed I1" "refs-ignored I2" "ebdf4de I4" "bh-migrate I5"; do
 	read -r s c <<<"$row"
-	extra=()
-	[ "$c" = I4 ] && extra=(--folio-order 1)
-	read -r -a seeds <<<"${shown[$s]}"
+	read -r -a extra <<<"$(extra_for "$c")"
+	read -r -a seeds <<<"${shown[$s$c]}"
 	k=0 ok=0 list=""
 	for seed in "${seeds[@]}"; do
 		[ $k -ge "$REPLAYS" ] && break
@@ -133,4 +153,32 @@ for r in res:
     print("%-17s %9.0f %8.2f %11.0f %8.2f  %s" % (r["strategy"], r["ops_per_s"],
           r["ops_per_s"] / max(base["ops_per_s"], 1e-9), mv, mv / max(bmv, 1e-9), det))
 EOF
-echo "replay: SEED=$SEED N=$N MAX_S=$MAX_S $0"
+echo
+echo "lock checker cost: bh-migrate, $PAIRS pairs of $OPS_S s, seed $SEED (with / without)"
+ratios=()
+for ((i = 0; i < PAIRS; i++)); do
+	for mode in on off; do
+		flag=()
+		[ $mode = off ] && flag=(--no-lockdep)
+		"$JBDLAB" race --strategy bh-migrate --seconds "$OPS_S" --seed "$SEED" --quiet \
+			--reports 0 --no-oracles --json "$T/ld-$mode.json" "${flag[@]}" >/dev/null 2>"$T/err" ||
+			{ echo "bench/race: jbdlab race failed (seed $SEED): $(tail -n1 "$T/err")" >&2; exit 1; }
+	done
+	read -r a b q d <<<"$(python3 - "$T/ld-on.json" "$T/ld-off.json" <<'EOF'
+import json, sys
+on = json.load(open(sys.argv[1]))[0]
+off = json.load(open(sys.argv[2]))[0]
+print("%.0f %.0f %.2f %d" % (on["ops_per_s"], off["ops_per_s"],
+      off["ops_per_s"] / max(on["ops_per_s"], 1e-9), on["lock_deps"]))
+EOF
+)"
+	echo "  pair $((i + 1)): ops/s with the checker $a, without $b: cost ${q}x ($d lock-class dependencies recorded)"
+	ratios+=("$q")
+done
+python3 - "${ratios[@]}" <<'EOF'
+import statistics, sys
+v = [float(x) for x in sys.argv[1:]]
+print("lock checker cost (median of %d pairs): %.2fx the ops/s without it (target < 2x)"
+      % (len(v), statistics.median(v)))
+EOF
+echo "replay: SEED=$SEED N=$N MAX_S=$MAX_S I3_N=$I3_N I3_MAX_S=$I3_MAX_S PAIRS=$PAIRS $0"

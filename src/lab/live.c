@@ -16,7 +16,13 @@
  *   - the journal-I/O oracle (jbd2_commit_observer): the bytes jbd2
  *     checksummed against the bytes that reached the log -- I2; jbd2's own
  *     stale pointers (j_superblock, the descriptor's tagp) -- I1;
- *   - whatever lab_hooks_install() arms besides (the lock checker);
+ *   - the lock checker: a lock-class cycle -- I5 -- and the held locks in
+ *     I4 reports; its watchdog: threads blocked on each other past 2 s,
+ *     a real deadlock -- I5.  A deadlocked mount cannot go on (its FUSE
+ *     threads are stuck), so after the report and the summary the daemon
+ *     exits: the kernel ends the FUSE connection (ENOTCONN), `umount -l`
+ *     or `fusermount -u` removes the mount, and the journal replays at the
+ *     next mount;
  *   - after unmount, e2fsck -fn of the image (generic/750's only oracle:
  *     _check_scratch_fs; fstests runs no fsck for FSTYP=fuse) -- I1.
  *
@@ -70,6 +76,8 @@ static const char *const mode_names[] = {
 	[MIGRATE_SYNC] = "MIGRATE_SYNC",
 };
 
+static void live_deadlocked(struct lab *lab);
+
 struct lab_live *lab_live_start(struct jfs *fs, const struct lab_live_opts *o, FILE *log,
 				char *errbuf, size_t errlen)
 {
@@ -115,6 +123,7 @@ struct lab_live *lab_live_start(struct jfs *fs, const struct lab_live_opts *o, F
 	if (o->quarantine_bytes)
 		quarantine_set_len(o->quarantine_bytes / mapping_folio_size(lv->lab.v.mapping) ?: 1);
 	lab_hooks_install(&lv->lab);
+	lab_lockdep_install(&lv->lab, 2.0, live_deadlocked);
 	if (lv->lab.v.journal)
 		WRITE_ONCE(lv->lab.v.journal->j_observer, &lab_commit_observer);
 	trace_enable(true);
@@ -174,9 +183,42 @@ void lab_live_stop(struct lab_live *lv)
 	lv->stopped = true;
 	if (lab->v.journal)
 		WRITE_ONCE(lab->v.journal->j_observer, NULL);
+	lab_lockdep_remove();
 	lab_hooks_remove(lab);
 	lv->r.lookup_bails = atomic_load(&lab->v.mapping->stat_lookup_bails);
 	lab->fs = NULL;		/* jfs_unmount() follows */
+}
+
+static void print_summary(const struct lab_live *lv, FILE *f);
+
+/* The watchdog's end of a deadlocked mount (see the top).  No lock held;
+ * the FUSE threads stay blocked, so nothing is unwound. */
+static void live_deadlocked(struct lab *lab)
+{
+	struct lab_live *lv = container_of(lab, struct lab_live, lab);
+	struct jfs_stats st;
+
+	if (lv->mg)
+		migrator_get_stats(lv->mg, &lv->r.mig);
+	lv->r.seconds = lab_time(lab);
+	jfs_get_stats(lab->fs, &st);
+	lv->r.ops = st.ops - lv->ops0;
+	lv->r.ops_per_s = lv->r.seconds > 0 ? (double)lv->r.ops / lv->r.seconds : 0;
+	lv->r.fs_errors = atomic_load(&lab->fs_errors);
+	snprintf(lv->r.fsck, sizeof(lv->r.fsck), "not run (deadlock)");
+	pthread_mutex_lock(&lab->det_lock);
+	print_summary(lv, lv->log);
+	pthread_mutex_unlock(&lab->det_lock);
+	fprintf(lv->log, "jbdlab mount: the mount deadlocked (I5 above): the daemon exits now; "
+		"remove the mount with 'umount -l' or 'fusermount -u', the journal replays at the "
+		"next mount\n");
+	fflush(lv->log);
+	if (lv->log != stderr) {
+		fprintf(stderr, "jbdlab mount: deadlock (I5, seed %" PRIu64 "): the daemon exits; see "
+			"the lab log\n", lv->r.seed);
+		fflush(stderr);
+	}
+	_exit(3);
 }
 
 static uint64_t mig_failed(const struct migrate_stats *m)

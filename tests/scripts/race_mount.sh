@@ -18,7 +18,12 @@
 #      > 0, no detection, verdict "none", the daemon's own e2fsck clean; no
 #      report in the log; e2fsck -fn clean here too;
 #   3. the same with migrate=sweep:500 (compact_memory's whole-cache sweep):
-#      at least one sweep completed.
+#      at least one sweep completed;
+#   4. revoke_lookup=alias under bh-migrate (the kernel between f76d4c28a46a
+#      and 981fcc5674e6): the lock checker reports I5 (the buffer lock ->
+#      folio lock inversion) with the seed and a replay line.  Should the
+#      run really deadlock, the watchdog's report and the daemon's exit are
+#      accepted too (the mount is then removed lazily); nothing may hang.
 # RACE_MOUNT_SEED overrides the (printed) random seed; RACE_MOUNT_SECONDS
 # the stress time (default 8).
 source "$(dirname "$0")/lib.sh"
@@ -98,3 +103,28 @@ sweeps=$(sed -n 's/^  migrations: .* \([0-9]*\) sweeps;.*/\1/p' "$T/daemon.mnt.l
 [ "${sweeps:-0}" -gt 0 ] && log "ok: migrate=sweep:500: $sweeps sweeps" ||
 	fail "migrate=sweep:500: no sweep completed"
 fsck_clean "$IMG" "after migrate=sweep:500"
+
+# 4. revoke_lookup=alias: the I5 lock-order inversion under a mount
+jbd_mount "$IMG" "$MNT" "migrate=2000,strategy=bh-migrate,revoke_lookup=alias,seed=$SEED,lab_log=$T/alias.log"
+mkdir -p "$MNT/alias"
+timeout $((SECS + 60)) "$JBDLAB" stress "$MNT/alias" --seed $((SEED + 2)) --threads 4 \
+	--duration $((SECS / 2)) --quiet >"$T/alias.stress" 2>&1 || true
+if kill -0 "$JBD_PID" 2>/dev/null; then
+	jbd_umount "$MNT"
+else
+	log "note: the daemon exited during the alias run (a deadlock?): $(tail -1 "$T/alias.log")"
+	force_umount "$MNT"
+fi
+if grep -q '^detector: lock checker (class cycle)\|^detector: watchdog (deadlock)' "$T/alias.log" &&
+   grep -q '^BUG: jbdlab I5: lock-order inversion' "$T/alias.log"; then
+	log "ok: revoke_lookup=alias: I5 reported ($(grep -m1 '^detector: ' "$T/alias.log"))"
+else
+	fail "revoke_lookup=alias: no I5 in the lab log (seed $SEED): $(grep '^  detections' "$T/alias.log")"
+fi
+grep -q "^replay: .*revoke_lookup=alias" "$T/alias.log" && log "ok: the I5 report's replay line names revoke_lookup=alias" ||
+	fail "the I5 report has no replay line with revoke_lookup=alias: $(grep -m1 '^replay:' "$T/alias.log")"
+if grep -q '^  e2fsck -fn of the unmounted image: clean$' "$T/alias.log"; then
+	fsck_clean "$IMG" "after revoke_lookup=alias"
+else
+	log "note: alias run: $(grep '^  e2fsck' "$T/alias.log")"
+fi

@@ -14,6 +14,13 @@ history predicts for a strategy (README "Race lab", issue 13):
                     migrations refused by the strategy
   refs-ignored      I1 and I2
   tmpbh-*, always-copy   no I2, I1 stays
+  bh-migrate --revoke-lookup alias   I5 in every seed (the lock checker:
+                    buffer lock -> folio lock against folio lock -> buffer
+                    lock), no I1/I2; a run that really deadlocks ends with
+                    the watchdog's I5 and its migrations counted
+  ebdf4de, unfixed --revoke-lookup alias   no I5 (atomic lookups there)
+  bh-migrate --credits depth   nothing: in this model the pre-32a93f5bc9b9
+                    estimate never overruns (README, fs_credit_slack)
   bad input         one-line error, non-zero exit
   --replay          an unfixed detection reproduces from its seed
 
@@ -57,10 +64,12 @@ def race(strategies, seed, runs, seconds, *extra):
         res = json.load(f)
     os.unlink(out)
     for r in res:
-        print("  %-16s seed %-4d I1 %-4d I2 %-4d I4 %-4d first I1 %-8s moved %-7d fsck %s; %s"
+        print("  %-16s seed %-4d I1 %-4d I2 %-4d I3 %-2d I4 %-4d I5 %-2d first I1 %-8s moved %-7d "
+              "fsck %s; %s%s"
               % (r["strategy"], r["seed"], r["detections"]["I1"], r["detections"]["I2"],
-                 r["detections"]["I4"], r["first_detection_s"]["I1"], r["migrations_ok"],
-                 r["fsck"], r["crash"]), flush=True)
+                 r["detections"]["I3"], r["detections"]["I4"], r["detections"]["I5"],
+                 r["first_detection_s"]["I1"], r["migrations_ok"], r["fsck"], r["crash"],
+                 "; DEADLOCKED" if r["deadlocked"] else ""), flush=True)
         if r["migration_attempts"] == 0:
             fail("%s seed %d: the migrator made no attempt" % (r["strategy"], r["seed"]))
     return res
@@ -158,6 +167,47 @@ def main():
             fail("%s seed %d: no I1, but the scheme protects only the temporary bh"
                  % (r["strategy"], r["seed"]))
 
+    # I5: the revoke-lookup ABBA without 981fcc5674e6, under the sleeping
+    # lookups of bh-migrate only; the lock checker sees it before any hang.
+    for r in race(["bh-migrate"], 7000, 3, 2, "--revoke-lookup", "alias"):
+        d = r["detections"]
+        if d["I5"] == 0:
+            fail("bh-migrate --revoke-lookup alias seed %d: no I5 (%s --revoke-lookup alias)"
+                 % (r["seed"], replay_hint(r, "I5")))
+        if d["I1"] or d["I2"] or d["I3"] or d["I4"]:
+            fail("bh-migrate --revoke-lookup alias seed %d: %s" % (r["seed"], d))
+        if r["migrations_ok"] <= 0:
+            fail("bh-migrate --revoke-lookup alias seed %d: no folio moved" % r["seed"])
+        if r["first_detection_s"]["I5"] is None or r["first_detection_s"]["I5"] > 2:
+            fail("bh-migrate --revoke-lookup alias seed %d: I5 first at %s"
+                 % (r["seed"], r["first_detection_s"]["I5"]))
+        if not r["deadlocked"] and (r["fs_errors"] or r["fsck"] != "clean"):
+            fail("bh-migrate --revoke-lookup alias seed %d: fs errors %d, fsck %s"
+                 % (r["seed"], r["fs_errors"], r["fsck"]))
+    for r in race(["ebdf4de"], 7000, 2, 2, "--revoke-lookup", "alias"):
+        expect_nothing(r)
+    for r in race(["unfixed"], 7000, 2, 2, "--revoke-lookup", "alias"):
+        if r["detections"]["I5"] or r["deadlocked"]:
+            fail("unfixed --revoke-lookup alias seed %d: I5 %d, deadlocked %s (atomic lookups)"
+                 % (r["seed"], r["detections"]["I5"], r["deadlocked"]))
+    # Sweeping victims meet the fs's new buffers: runs may really deadlock.
+    # Whether one does is the schedule's; when it does, the run must end
+    # (the watchdog, a forked run) with I5 counted and its folios moved.
+    res = race(["bh-migrate"], 7100, 3, 6, "--revoke-lookup", "alias", "--victim", "sweep",
+               "--sweep-ms", "1", "--watchdog", "1", "--no-oracles")
+    for r in res:
+        if r["deadlocked"] and (r["detections"]["I5"] < 2 or r["migrations_ok"] <= 0 or
+                                r["seconds"] >= 6):
+            fail("seed %d deadlocked: I5 %d, moved %d, %.1f s" % (r["seed"],
+                 r["detections"]["I5"], r["migrations_ok"], r["seconds"]))
+    print("  %d of %d sweep runs deadlocked and ended by the watchdog"
+          % (sum(1 for r in res if r["deadlocked"]), len(res)), flush=True)
+
+    # I3: the depth rule behind --credits depth; the faithful model has the
+    # slack that the kernel's 11/0 overrun lacked (see fs_credit_slack).
+    for r in race(["bh-migrate"], 7200, 2, 2, "--credits", "depth"):
+        expect_nothing(r)
+
     # --replay: an unfixed detection reproduces from its seed.
     p = subprocess.run([JBDLAB, "race", "--strategy", "unfixed", "--replay", "1000", "--class",
                         "I1", "--seconds", "20", "--quiet", "--reports", "0"],
@@ -174,7 +224,8 @@ def main():
     for args in (["--strategy", "nosuch"], ["--bogus"], ["--seconds", "x"],
                  ["--block-size", "3000"], ["--folio-order", "9"], ["--mode", "fast"],
                  ["--image", os.path.join(TMP, "missing.img")], ["--image", junk],
-                 ["--image", "/dev/null"], ["--class", "I9", "--replay", "1"]):
+                 ["--image", "/dev/null"], ["--class", "I9", "--replay", "1"],
+                 ["--credits", "some"], ["--revoke-lookup", "maybe"], ["--watchdog", "0"]):
         p = subprocess.run([JBDLAB, "race", "--seconds", "1", "--quiet"] + args
                            if args[0] != "--seconds" else [JBDLAB, "race", "--quiet"] + args,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
