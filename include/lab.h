@@ -72,6 +72,7 @@ struct lab_result {
 	uint64_t stale_reused;			/* stale writes into memory the quarantine gave back */
 	uint64_t lookup_bails;			/* of which the strategy's bail */
 	uint64_t fs_errors;			/* EIO/EUCLEAN/EROFS from the fs, journal aborts */
+	uint64_t fs_errors_after_i3;		/* the same once an I3 made the fs read-only */
 	char fsck[64];				/* e2fsck -fn of the unmounted image: "clean" or why not */
 	char crash[96];				/* crash copy: replay + e2fsck verdict */
 	char error[256];			/* the run could not be set up: why ("" if it ran) */

@@ -435,6 +435,7 @@ static void credits_out(journal_t *j, handle_t *h, struct buffer_head *bh, void 
 	(void)priv;
 	if (!lab)
 		return;
+	atomic_store(&lab->i3_aborted, true);	/* what follows is the read-only fs */
 	lab_detect(lab, LAB_I3, "jbd2 credit WARN (-ENOSPC)", bh->b_blocknr, 0, 0,
 		   "jbd2_journal_dirty_metadata: handle %s (type %u) started at line %u, "
 		   "credits %u/%d: block %" PRIu64 " would join the transaction with no credit "

@@ -554,7 +554,7 @@ static int lab_run_here(const struct lab_opts *o, struct lab_result *r, int resu
 		crash_taken = !blk_snapshot(lab.v.bdev, lab.crash);
 	ret = jfs_syncfs(lab.fs);	/* every temporary bh the oracle saw completes */
 	if (ret)
-		atomic_fetch_add(&lab.fs_errors, 1);
+		lab_fs_error(&lab);
 out_disarm:
 	WRITE_ONCE(lab.v.journal->j_observer, NULL);
 	if (!o->no_lockdep) {
@@ -571,7 +571,7 @@ out_disarm:
 out_unmount:
 	ret = jfs_unmount(lab.fs);
 	if (ret && !r->error[0])
-		atomic_fetch_add(&lab.fs_errors, 1);
+		lab_fs_error(&lab);
 	lab.fs = NULL;
 	trace_enable(false);
 	quarantine_scan();
@@ -584,6 +584,7 @@ out_unmount:
 	r->null_for_cached = atomic_load(&lab.null_for_cached);
 	r->stale_reused = atomic_load(&lab.stale_reused);
 	r->fs_errors = atomic_load(&lab.fs_errors);
+	r->fs_errors_after_i3 = atomic_load(&lab.fs_errors_after_i3);
 out:
 	for (unsigned int i = 0; i < lab.narena; i++)
 		free(lab.arena[i].shadow);

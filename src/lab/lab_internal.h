@@ -74,6 +74,8 @@ struct lab {
 	_Atomic uint64_t stale_reused;		/* stale writes into released memory [atomic] */
 	_Atomic bool jbd2_stale_ptr;		/* jbd2's own pointer went stale [atomic] */
 	_Atomic uint64_t fs_errors;		/* [atomic] */
+	_Atomic uint64_t fs_errors_after_i3;	/* EROFS & co. once an I3 aborted the journal [atomic] */
+	_Atomic bool i3_aborted;		/* an I3 detection: the fs went read-only [atomic] */
 	ino_t root_dirs[16];			/* workload directories [const] */
 	struct migrator *mg;			/* [set before the watchdog can see it] */
 	int result_fd;				/* the forked run's pipe to the parent, -1 if
@@ -90,6 +92,16 @@ struct lab {
 };
 
 double lab_now(void);
+/* An fs error of the run (EIO, EUCLEAN, EROFS, a journal abort) -- or,
+ * after an I3 aborted the journal, the read-only fs that follows from it
+ * (counted apart: ext4 does the same, "Readonly filesystem" cascades). */
+static inline void lab_fs_error(struct lab *lab)
+{
+	if (atomic_load(&lab->i3_aborted))
+		atomic_fetch_add(&lab->fs_errors_after_i3, 1);
+	else
+		atomic_fetch_add(&lab->fs_errors, 1);
+}
 static inline double lab_time(const struct lab *lab)
 {
 	return lab_now() - lab->t0;

@@ -176,9 +176,9 @@ void lab_live_stop(struct lab_live *lv)
 	if (!lv->quiet) {
 		/* every temporary bh the oracle saw completes (lab_run() does the same) */
 		if (jfs_syncfs(lab->fs))
-			atomic_fetch_add(&lab->fs_errors, 1);
+			lab_fs_error(lab);
 		if (lab->v.journal && jbd2_is_journal_aborted(lab->v.journal))
-			atomic_fetch_add(&lab->fs_errors, 1);
+			lab_fs_error(lab);
 	}
 	lv->stopped = true;
 	if (lab->v.journal)
@@ -297,7 +297,7 @@ void lab_live_finish(struct lab_live *lv, int unmount_err, FILE *also)
 
 	BUG_ON(!lv->stopped);	/* lab_live_stop() belongs before jfs_unmount() */
 	if (unmount_err)
-		atomic_fetch_add(&lab->fs_errors, 1);
+		lab_fs_error(lab);
 	trace_enable(false);
 	/* the last stale writes show in the quarantine, then it empties */
 	quarantine_scan();

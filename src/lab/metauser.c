@@ -165,7 +165,7 @@ static void meta_one(struct lab *lab, unsigned int me, struct lab_arena_block *a
 
 	bh = meta_lookup(lab, ab);
 	if (!bh) {
-		atomic_fetch_add(&lab->fs_errors, 1);
+		lab_fs_error(lab);
 		return;
 	}
 	/* the ext4_find_entry() step: a pointer into the block, kept */
@@ -202,13 +202,13 @@ static void meta_one(struct lab *lab, unsigned int me, struct lab_arena_block *a
 	}
 	h = jbd2_journal_start(lab->v.journal, 1);
 	if (IS_ERR(h)) {
-		atomic_fetch_add(&lab->fs_errors, 1);
+		lab_fs_error(lab);
 		goto out;
 	}
 	err = jbd2_journal_get_write_access(h, bh);
 	trace_event(TR_GET_WRITE_ACCESS, ab->blocknr, folio_pfn_of(bh), 0);
 	if (err) {
-		atomic_fetch_add(&lab->fs_errors, 1);
+		lab_fs_error(lab);
 		jbd2_journal_stop(h);
 		goto out;
 	}
@@ -264,7 +264,7 @@ dirty:
 	if (h->h_transaction)
 		tid = h->h_transaction->t_tid;
 	if (jbd2_journal_stop(h) || err)
-		atomic_fetch_add(&lab->fs_errors, 1);
+		lab_fs_error(lab);
 	atomic_fetch_add(&lab->ops, 1);
 	if (version % 64 == 0 && tid)
 		jbd2_log_start_commit(lab->v.journal, tid);

@@ -168,9 +168,10 @@ int lab_write_json(const char *path, const struct lab_result *r, size_t n)
 		}
 		fprintf(f, "},\n   \"ops_per_s\": %.1f, \"ops\": %" PRIu64 ", \"null_for_cached\": %" PRIu64
 			", \"lookup_bails\": %" PRIu64 ", \"stale_reused\": %" PRIu64
-			", \"fs_errors\": %" PRIu64 ",\n   \"fsck\": ",
+			", \"fs_errors\": %" PRIu64 ", \"fs_errors_after_i3\": %" PRIu64
+			",\n   \"fsck\": ",
 			x->ops_per_s, x->ops, x->null_for_cached, x->lookup_bails, x->stale_reused,
-			x->fs_errors);
+			x->fs_errors, x->fs_errors_after_i3);
 		json_str(f, x->fsck);
 		fprintf(f, ", \"crash\": ");
 		json_str(f, x->crash);

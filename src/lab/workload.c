@@ -54,7 +54,7 @@ static void wl_result(struct wl *w, const char *op, int ret)
 	    ret == -ENOTEMPTY || ret == -EISDIR || ret == -ENOTDIR || ret == -EFBIG ||
 	    ret == -EDQUOT || ret == -E2BIG || ret == -ENODATA || ret == -EMLINK)
 		return;
-	atomic_fetch_add(&w->lab->fs_errors, 1);
+	lab_fs_error(w->lab);
 	if (!atomic_exchange(&told, true))
 		fprintf(w->lab->o->report ? w->lab->o->report : stderr,
 			"lab: %s: fs op %s failed: %s (seed %llu)\n", w->lab->o->strategy->name, op,
