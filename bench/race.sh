@@ -58,12 +58,18 @@ echo "bench/race: $JBDLAB, seeds $SEED..$((SEED + N - 1)), at most $MAX_S s per 
 # first STRATEGY CLASS SEED EXTRA... -> prints the time to the first
 # detection of CLASS, or "-" if none came within MAX_S
 first() {
-	local s=$1 c=$2 seed=$3 out
+	local s=$1 c=$2 seed=$3 out rc
 	shift 3
 	out=$T/f.json
+	rm -f "$out"
+	# exit 1 with a JSON: ran, did not reproduce within the time
+	rc=0
 	"$JBDLAB" race --strategy "$s" --replay "$seed" --class "$c" --seconds "${LIMIT:-$MAX_S}" \
-		--quiet --reports 0 --json "$out" "$@" >/dev/null 2>"$T/err" ||
-		{ echo "bench/race: jbdlab race failed (seed $seed): $(tail -n1 "$T/err")" >&2; exit 1; }
+		--quiet --reports 0 --json "$out" "$@" >/dev/null 2>"$T/err" || rc=$?
+	if [ $rc -gt 1 ] || [ ! -s "$out" ]; then
+		echo "bench/race: jbdlab race failed (seed $seed, exit $rc): $(tail -n1 "$T/err")" >&2
+		exit 1
+	fi
 	python3 - "$out" "$c" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))[0]

@@ -73,7 +73,6 @@ struct ld_task {
 	char name_buf[32];
 	struct ld_held held[LD_MAX_HELD];
 	int nheld;
-	bool overflow;				/* more than LD_MAX_HELD: stop recording */
 	struct lock_class_key *wkey;		/* blocked acquiring this (NULL: not) */
 	const void *winst;
 	uint64_t waux;
@@ -105,6 +104,7 @@ static struct ld_witness *ld_wit[LD_MAX_CLASSES][LD_MAX_CLASSES];	/* [ld_graph_l
 
 static struct lab *ld_lab;			/* [set while installed] */
 static _Atomic uint64_t ld_edges, ld_remote, ld_cycles;	/* [atomic] statistics */
+static _Atomic bool ld_overflowed;		/* a held-lock stack overflowed [atomic] */
 
 /* the watchdog */
 static pthread_t ld_wd;
@@ -418,16 +418,25 @@ static void ld_new_deps(struct ld_task *t, struct lock_class_key *k, int c, cons
 
 /* ----------------------------------------------------------- the hooks */
 
+/* The calling thread's task and @k's class (*c), or NULL: not checked
+ * (inside the checker, out of memory, out of classes). */
+static struct ld_task *ld_enter(struct lock_class_key *k, int *c)
+{
+	struct ld_task *t;
+
+	if (ld_in || !(t = ld_me()))
+		return NULL;
+	*c = ld_class_of(k);
+	return *c < 0 ? NULL : t;
+}
+
 static void ld_check(struct lock_class_key *k, const void *inst, uint64_t aux)
 {
 	struct ld_task *t;
 	bool need = false;
 	int c;
 
-	if (ld_in || !(t = ld_me()))
-		return;
-	c = ld_class_of(k);
-	if (c < 0)
+	if (!(t = ld_enter(k, &c)))
 		return;
 	pthread_mutex_lock(&t->lock);
 	for (int i = 0; i < t->nheld; i++) {
@@ -448,17 +457,23 @@ static void ld_acquired(struct lock_class_key *k, const void *inst, uint64_t aux
 	struct ld_task *t;
 	int c;
 
-	if (ld_in || !(t = ld_me()))
-		return;
-	c = ld_class_of(k);
-	if (c < 0)
+	if (!(t = ld_enter(k, &c)))
 		return;
 	pthread_mutex_lock(&t->lock);
 	if (t->nheld < LD_MAX_HELD)
 		t->held[t->nheld++] = (struct ld_held){ k, inst, aux, c, trylock };
 	else
-		t->overflow = true;
+		c = -1;
 	pthread_mutex_unlock(&t->lock);
+	if (c < 0 && !atomic_exchange(&ld_overflowed, true) && ld_lab) {
+		FILE *f = ld_lab->o->report ? ld_lab->o->report : stderr;
+
+		/* MAX_LOCK_DEPTH in the kernel: lockdep turns itself off */
+		fprintf(f, "lab: lock checker: thread \"%s\" holds more than %d locks; the locks "
+			"it takes beyond them are not checked (seed %" PRIu64 ")\n", t->name,
+			LD_MAX_HELD, ld_lab->o->seed);
+		fflush(f);
+	}
 }
 
 /* __ld_drop - entry: t->lock held.  Removes @inst of @k from t's stack. */
@@ -676,7 +691,6 @@ void lab_lockdep_install(struct lab *lab, double watchdog_s, void (*deadlock)(st
 	for (struct ld_task *t = ld_tasks; t; t = t->next) {
 		pthread_mutex_lock(&t->lock);
 		t->nheld = 0;
-		t->overflow = false;
 		t->winst = NULL;
 		t->wkey = NULL;
 		pthread_mutex_unlock(&t->lock);
@@ -685,6 +699,7 @@ void lab_lockdep_install(struct lab *lab, double watchdog_s, void (*deadlock)(st
 	atomic_store(&ld_edges, 0);
 	atomic_store(&ld_remote, 0);
 	atomic_store(&ld_cycles, 0);
+	atomic_store(&ld_overflowed, false);
 	ld_lab = lab;
 	atomic_store(&lockdep_ops, &ld_ops);
 	if (watchdog_s > 0) {
