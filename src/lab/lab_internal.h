@@ -77,6 +77,7 @@ struct lab {
 	_Atomic uint64_t fs_errors_after_i3;	/* EROFS & co. once an I3 aborted the journal [atomic] */
 	_Atomic bool i3_aborted;		/* an I3 detection: the fs went read-only [atomic] */
 	ino_t root_dirs[16];			/* workload directories [const] */
+	ino_t shared_ino;			/* the file every fs thread writes [const] */
 	struct migrator *mg;			/* [set before the watchdog can see it] */
 	int result_fd;				/* the forked run's pipe to the parent, -1 if
 						 * not forked [const] */
@@ -115,7 +116,7 @@ struct lab_thread {
 };
 void *lab_workload_thread(void *arg);
 void *lab_metauser_thread(void *arg);
-int lab_workload_setup(struct lab *lab);	/* the per-thread directories */
+int lab_workload_setup(struct lab *lab);	/* the per-thread directories, the shared file */
 bool lab_arena_written(const struct lab *lab, const struct lab_arena_block *ab);
 void lab_arena_first_writes(struct lab *lab);	/* set-up, before the threads */
 

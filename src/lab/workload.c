@@ -61,6 +61,42 @@ static void wl_result(struct wl *w, const char *op, int ret)
 			strerror(-ret), (unsigned long long)w->lab->o->seed);
 }
 
+/*
+ * The file all fs threads write (I3's workload, kernel-race.md §2.5): one
+ * block at a time at scattered block offsets of its first WL_SHARED_BLOCKS,
+ * so that every write may add an extent and the tree grows (in-inode root,
+ * then a leaf, then an index level: ext4_ext_grow_indepth and the splits),
+ * while the other thread's write to the same inode sits between its credit
+ * estimate and its handle (credit_depth_unlocked(): the depth read before
+ * the handle, under --credits depth).  Now and then a punch frees a range,
+ * so the tree also shrinks and the blocks come back.
+ */
+#define WL_SHARED_BLOCKS	4096
+
+static void wl_shared(struct wl *w)
+{
+	struct jfs *fs = w->lab->fs;
+	unsigned int bs = w->lab->v.blocksize;
+	off_t off = (off_t)(prandom_u64() % WL_SHARED_BLOCKS) * bs;
+	ino_t ino = w->lab->shared_ino;
+	int ret;
+
+	if (prandom_u64() % 16 == 0) {
+		ret = jfs_fallocate(fs, &root_cred, ino, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				    off, (off_t)(1 + prandom_u64() % 64) * bs);
+		wl_result(w, "shared punch", ret == -EOPNOTSUPP ? 0 : ret);
+		return;
+	}
+	ret = jfs_open(fs, &root_cred, ino, O_RDWR);
+	if (!ret) {
+		ssize_t wr = jfs_write(fs, &root_cred, ino, off, w->buf, bs);
+
+		wl_result(w, "shared write", wr < 0 ? (int)wr : 0);
+		jfs_release(fs, ino);
+	}
+	wl_result(w, "shared open", ret);
+}
+
 static void name_of(unsigned int i, char *buf)
 {
 	snprintf(buf, 16, "n%u", i);
@@ -167,7 +203,7 @@ static void wl_one(struct wl *w)
 		ret = jfs_setxattr(fs, &root_cred, n->ino, prandom_u64() & 1 ? "user.a" : "user.b",
 				   v, 1 + prandom_u64() % sizeof(v), 0);
 		wl_result(w, "setxattr", ret == -ENOTSUP ? 0 : ret);
-	} else if (op < 96) {
+	} else if (op < 94) {
 		ret = jfs_open(fs, &root_cred, n->ino, O_RDONLY);
 		if (!ret) {
 			ssize_t rd = jfs_read(fs, n->ino, (off_t)(prandom_u64() % (1 << 20)), 65536,
@@ -177,6 +213,8 @@ static void wl_one(struct wl *w)
 			jfs_release(fs, n->ino);
 		}
 		wl_result(w, "open", ret);
+	} else if (op < 96) {
+		wl_shared(w);
 	} else if (op < 98) {
 		wl_result(w, "fsync", jfs_fsync(fs, n->ino, false));
 	} else {
@@ -209,6 +247,16 @@ int lab_workload_setup(struct lab *lab)
 			return ret;
 		jfs_forget(lab->fs, st.st_ino, 1);
 		lab->root_dirs[i] = st.st_ino;
+	}
+	{
+		int ret = jfs_create(lab->fs, &root_cred, 2, "lab-shared", S_IFREG | 0644, O_RDWR,
+				     &st);
+
+		if (ret)
+			return ret;
+		jfs_release(lab->fs, st.st_ino);
+		jfs_forget(lab->fs, st.st_ino, 1);
+		lab->shared_ino = st.st_ino;
 	}
 	return 0;
 }
