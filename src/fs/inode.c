@@ -212,9 +212,18 @@ int __jfs_evict_inode(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *i
 	int ret;
 
 	lockdep_assert_held(&fs->fs_lock);
-	/* Several chunks: keep it on the orphan list across the op restarts. */
-	if (!orphan && ext2fs_get_stat_i_blocks(fs->e2fs, (struct ext2_inode *)inode) / 
-	    (fs->blocksize / 512) > JFS_CHUNK_BLOCKS) {
+	/*
+	 * On the orphan list across the op restarts of the block freeing, as
+	 * ext4_unlink() puts every inode whose last link goes (ext4_orphan_add
+	 * in the unlink's handle) and ext4_evict_inode() takes it off only after
+	 * ext4_truncate().  Whenever it has blocks, not only when it has more
+	 * than a chunk of them: punch_tail() chunks by logical range, so a
+	 * sparse file of a few blocks restarts too, and a commit between the
+	 * restarts with no orphan left e2fsck "deleted inode has zero dtime"
+	 * and the unfreed blocks after a crash (race lab, crash image of seed
+	 * 424242; the same hole as c15e3be's truncate).
+	 */
+	if (!orphan && ext2fs_get_stat_i_blocks(fs->e2fs, (struct ext2_inode *)inode)) {
 		ret = __jfs_orphan_add(fs, ino, inode);
 		if (ret)
 			return ret;

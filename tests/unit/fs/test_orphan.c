@@ -21,6 +21,28 @@ static char buf[1 << 20], rbuf[1 << 20];
  */
 static ino_t watched;
 static unsigned int boundaries, exposed;
+
+/*
+ * The same for the final delete of an unlinked file (ext4_unlink puts it on
+ * the orphan list, ext4_evict_inode frees it in handles of its own): at
+ * every boundary of the block freeing a link-less inode that still has
+ * blocks must be on the orphan list.  A sparse file of few blocks over more
+ * than a chunk of logical range restarts as often as a big one.
+ */
+static unsigned int evict_boundaries, evict_exposed;
+static void evict_boundary(struct jfs *fs)
+{
+	struct ext2_inode_large inode;
+
+	if (!watched)
+		return;
+	REQUIRE(ext2fs_read_inode_full(fs->e2fs, watched, (struct ext2_inode *)&inode,
+				       sizeof(inode)) == 0);
+	evict_boundaries++;
+	if (!inode.i_links_count && ext2fs_get_stat_i_blocks(fs->e2fs, (struct ext2_inode *)&inode) &&
+	    fs->e2fs->super->s_last_orphan != watched)
+		evict_exposed++;
+}
 static void truncate_boundary(struct jfs *fs)
 {
 	struct ext2_inode_large inode;
@@ -125,6 +147,34 @@ int main(void)
 		CHECK_EQ(jfs_getattr(fs, e, &st), 0);
 		CHECK_EQ(st.st_size, 3000);
 		CHECK_EQ(jfs_release(fs, e), 0);
+	}
+	CHECK_EQ(jfs_unmount(fs), 0);
+	CHECK_EQ(fst_fsck(img), 0);
+
+	/* unlink of a sparse file (8 blocks over 2000): orphaned across its
+	 * restarts (race lab, ebdf4de seed 601: "deleted inode has zero dtime") */
+	fs = fst_mount(img, false);
+	{
+		static const struct jfs_cred root = { .uid = 0, .gid = 0 };
+		blk64_t before = ext2fs_free_blocks_count(fs->e2fs->super);
+		ino_t g;
+
+		CHECK_EQ(jfs_create(fs, &root, 2, "g", S_IFREG | 0644, O_RDWR, &st), 0);
+		g = st.st_ino;
+		for (int i = 0; i < 8; i++)
+			CHECK_EQ(jfs_write(fs, &root, g, (off_t)i * 250 * 2048, buf, 2048), 2048);
+		CHECK_EQ(jfs_release(fs, g), 0);
+		jfs_forget(fs, g, 1);
+		fs->restart_hook = evict_boundary;
+		watched = g;
+		CHECK_EQ(jfs_unlink(fs, &root, 2, "g"), 0);
+		watched = 0;
+		fs->restart_hook = NULL;
+		CHECK(evict_boundaries > 0);	/* the test reached a restart at all */
+		CHECK_EQ(evict_exposed, 0);
+		CHECK_EQ(fs->e2fs->super->s_last_orphan, 0);
+		CHECK(!ext2fs_test_inode_bitmap2(fs->e2fs->inode_map, g));
+		CHECK_EQ(ext2fs_free_blocks_count(fs->e2fs->super), before);
 	}
 	CHECK_EQ(jfs_unmount(fs), 0);
 	CHECK_EQ(fst_fsck(img), 0);
