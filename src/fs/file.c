@@ -685,11 +685,18 @@ int __jfs_truncate(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inod
 		if (ret)
 			return ret;
 	}
-	/* ext4_truncate runs in its own handle after setattr's */
+	/*
+	 * ext4_truncate runs in its own handle after setattr's, and frees every
+	 * block from the new EOF on (ext4_ext_remove_space to EXT_MAX_BLOCKS):
+	 * blocks past the old i_size too -- preallocated ones, and those an
+	 * interrupted truncate left behind when the orphan cleanup finishes it
+	 * at i_size (old == new there: capped at the old EOF it freed nothing,
+	 * race lab crash image of bh-migrate seed 424231, e2fsck "end of extent
+	 * exceeds allowed value").
+	 */
 	ret = __jfs_op_restart(fs, chunk_credits(fs, inode));
 	if (!ret)
-		ret = punch_tail(fs, ino, inode, DIV_ROUND_UP(new_size, bs),
-				 old ? (old - 1) / bs : 0);
+		ret = punch_tail(fs, ino, inode, DIV_ROUND_UP(new_size, bs), ~0ULL);
 	if (orphaned) {
 		ret2 = __jfs_orphan_del(fs, ino, inode);
 		if (!ret)

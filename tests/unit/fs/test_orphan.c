@@ -198,5 +198,32 @@ int main(void)
 		CHECK_EQ(jfs_unmount(fs), 0);
 		CHECK_EQ(fst_fsck(img), 0);
 	}
+
+	/* an interrupted truncate: i_size already small, the blocks past it
+	 * still mapped, the inode on the list -- the cleanup frees them */
+	REQUIRE(fst_sh("debugfs -w -R 'write %s t' '%s' >/dev/null 2>&1", fst_path("data"), img) == 0);
+	{
+		ino_t t = fst_ino(img, "/t");
+		struct ext2_inode_large inode;
+		blk64_t pblk = 0;
+		char cmd[256];
+
+		REQUIRE(t);
+		snprintf(cmd, sizeof(cmd), "sif <%lu> size 5000", (unsigned long)t);
+		REQUIRE(fst_debugfs(img, cmd) == 0);
+		snprintf(cmd, sizeof(cmd), "ssv last_orphan %lu", (unsigned long)t);
+		REQUIRE(fst_debugfs(img, cmd) == 0);
+		fs = fst_mount(img, false);
+		CHECK_EQ(fs->e2fs->super->s_last_orphan, 0);
+		REQUIRE(ext2fs_read_inode_full(fs->e2fs, t, (struct ext2_inode *)&inode,
+					       sizeof(inode)) == 0);
+		CHECK_EQ(jfs_i_size(&inode), 5000);
+		CHECK_EQ(ext2fs_bmap2(fs->e2fs, t, (struct ext2_inode *)&inode, NULL, 0, 100,
+				      NULL, &pblk), 0);
+		CHECK_EQ(pblk, 0);	/* block 100 (of 147) is gone */
+		CHECK_EQ(ext2fs_get_stat_i_blocks(fs->e2fs, (struct ext2_inode *)&inode) / 4, 3);
+		CHECK_EQ(jfs_unmount(fs), 0);
+		CHECK_EQ(fst_fsck(img), 0);
+	}
 	return fst_done("test_orphan");
 }
