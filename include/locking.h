@@ -39,8 +39,8 @@ extern __thread int current_spin_depth;
  * "&m->i_private_lock"), plus one key each for the bit locks PG_locked
  * ("folio lock") and BH_Lock ("buffer lock"), which the kernel's lockdep
  * cannot see -- the reason the 2026 revoke ABBA (kernel-race.md §2.5 I5)
- * was found by hangs.  With no checker installed each primitive pays one
- * relaxed load (acquire) or one thread-local test (release).
+ * was found by hangs.  With no checker installed each hook costs one
+ * relaxed load of lockdep_ops.
  *
  * The order of the calls a primitive makes:
  *   lock_acquire_check()    before it may block (not for trylocks): the

@@ -125,7 +125,6 @@ static void lab_vdetect(struct lab *lab, enum lab_class cls, const char *detecto
 		if (o->folio_order)
 			snprintf(fo, sizeof(fo), " --folio-order %u", o->folio_order);
 		lab->reported[cls]++;
-		trace_window_threads(block, pfns, 2, threads, sizeof(threads));
 		fprintf(out, "==================================================================\n"
 			"BUG: jbdlab %s: %s\n"
 			"%s\n"

@@ -305,6 +305,31 @@ void lab_arm_yield_points(bool on)
  * forked child hands its result to the parent and exits; not forked, the
  * process has to go.  Called from the watchdog thread, no lock held.
  */
+/* The run's counters into its result (r->seconds set).  Lock state: any;
+ * the counters are [atomic]. */
+static void lab_collect_counters(struct lab *lab, struct lab_result *r)
+{
+	r->ops = atomic_load(&lab->ops);
+	r->ops_per_s = r->seconds > 0 ? (double)r->ops / r->seconds : 0;
+	r->null_for_cached = atomic_load(&lab->null_for_cached);
+	r->stale_reused = atomic_load(&lab->stale_reused);
+	r->fs_errors = atomic_load(&lab->fs_errors);
+	r->fs_errors_after_i3 = atomic_load(&lab->fs_errors_after_i3);
+}
+
+/* The run's image and crash copy go, unless JBDLAB_LAB_KEEP asks otherwise. */
+static void remove_run_images(const char *workdir)
+{
+	char p[PATH_MAX];
+
+	if (getenv("JBDLAB_LAB_KEEP"))
+		return;
+	snprintf(p, sizeof(p), "%s/run.img", workdir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/crash.img", workdir);
+	unlink(p);
+}
+
 static void lab_run_deadlocked(struct lab *lab)
 {
 	struct lab_result *r = lab->r;
@@ -314,15 +339,11 @@ static void lab_run_deadlocked(struct lab *lab)
 	pthread_mutex_lock(&lab->det_lock);
 	r->seconds = lab_time(lab);
 	r->deadlocked = true;
-	r->ops = atomic_load(&lab->ops);
-	r->ops_per_s = r->seconds > 0 ? (double)r->ops / r->seconds : 0;
-	r->null_for_cached = atomic_load(&lab->null_for_cached);
-	r->stale_reused = atomic_load(&lab->stale_reused);
-	r->fs_errors = atomic_load(&lab->fs_errors);
+	lab_collect_counters(lab, r);
 	pthread_mutex_unlock(&lab->det_lock);
 	if (lab->mg)
 		migrator_get_stats(lab->mg, &r->mig);
-	lab_lockdep_stats(&r->lock_deps, &(uint64_t){ 0 }, &(uint64_t){ 0 });
+	r->lock_deps = lab_lockdep_deps();
 	snprintf(r->fsck, sizeof(r->fsck), "not checked (deadlock)");
 	snprintf(r->crash, sizeof(r->crash), "not taken (deadlock)");
 	fprintf(rep, "jbdlab race: %s seed %" PRIu64 ": the run deadlocked at t=%.3fs; it ends "
@@ -404,14 +425,8 @@ int lab_run(const struct lab_opts *o, struct lab_result *r)
 				 "result", (int)pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		return -1;
 	}
-	if (r->deadlocked && !getenv("JBDLAB_LAB_KEEP")) {
-		char p[PATH_MAX];
-
-		snprintf(p, sizeof(p), "%s/run.img", o->workdir);
-		unlink(p);
-		snprintf(p, sizeof(p), "%s/crash.img", o->workdir);
-		unlink(p);
-	}
+	if (r->deadlocked)	/* the child could not clean up */
+		remove_run_images(o->workdir);
 	return r->error[0] ? -1 : 0;
 }
 
@@ -560,7 +575,7 @@ out_disarm:
 	if (!o->no_lockdep) {
 		/* the watchdog until the syncs above are done: they may block too */
 		lab_lockdep_remove();
-		lab_lockdep_stats(&r->lock_deps, &(uint64_t){ 0 }, &(uint64_t){ 0 });
+		r->lock_deps = lab_lockdep_deps();
 	}
 	if (mg) {
 		lab.mg = NULL;
@@ -579,12 +594,7 @@ out_unmount:
 	if (!r->error[0] && !o->no_oracles)
 		end_of_run_oracles(&lab, crash_taken);
 	lab_hooks_final();
-	r->ops = atomic_load(&lab.ops);
-	r->ops_per_s = r->seconds > 0 ? (double)r->ops / r->seconds : 0;
-	r->null_for_cached = atomic_load(&lab.null_for_cached);
-	r->stale_reused = atomic_load(&lab.stale_reused);
-	r->fs_errors = atomic_load(&lab.fs_errors);
-	r->fs_errors_after_i3 = atomic_load(&lab.fs_errors_after_i3);
+	lab_collect_counters(&lab, r);
 out:
 	for (unsigned int i = 0; i < lab.narena; i++)
 		free(lab.arena[i].shadow);
@@ -593,9 +603,6 @@ out:
 	free(lab.det);
 	pthread_mutex_destroy(&lab.det_lock);
 	pthread_cond_destroy(&lab.det_cond);
-	if (!getenv("JBDLAB_LAB_KEEP")) {
-		unlink(lab.image);
-		unlink(lab.crash);
-	}
+	remove_run_images(o->workdir);
 	return r->error[0] ? -1 : 0;
 }

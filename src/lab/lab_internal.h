@@ -159,7 +159,8 @@ void lab_lockdep_remove(void);
 size_t lab_lockdep_held_text(char *buf, size_t len);
 /* The caller's call trace, one frame per line (backtrace_symbols()). */
 size_t lab_backtrace_text(char *buf, size_t len);
-void lab_lockdep_stats(uint64_t *edges, uint64_t *remote, uint64_t *cycles);
+/* Lock-class dependencies recorded since the install. */
+uint64_t lab_lockdep_deps(void);
 
 /* lab.c: arm (or disarm) the lab's seeded yield points at lab_run's rates
  * (live.c arms the same ones under a mount). */

@@ -103,7 +103,7 @@ static _Atomic uint64_t ld_dep[LD_MAX_CLASSES][LD_WORDS];	/* [atomic; set under 
 static struct ld_witness *ld_wit[LD_MAX_CLASSES][LD_MAX_CLASSES];	/* [ld_graph_lock] */
 
 static struct lab *ld_lab;			/* [set while installed] */
-static _Atomic uint64_t ld_edges, ld_remote, ld_cycles;	/* [atomic] statistics */
+static _Atomic uint64_t ld_edges;		/* dependencies recorded [atomic] */
 static _Atomic bool ld_overflowed;		/* a held-lock stack overflowed [atomic] */
 
 /* the watchdog */
@@ -304,8 +304,7 @@ static int __ld_path(int from, int to, int *path, int max)
  * of which at least one has no recorded dependency on @c yet: record them
  * and look for the cycle each new one may close.
  */
-static void ld_new_deps(struct ld_task *t, struct lock_class_key *k, int c, const void *inst,
-			uint64_t aux)
+static void ld_new_deps(struct ld_task *t, struct lock_class_key *k, int c, uint64_t aux)
 {
 	struct ld_held h[LD_MAX_HELD];
 	void *bt[LD_BT];
@@ -349,7 +348,6 @@ static void ld_new_deps(struct ld_task *t, struct lock_class_key *k, int c, cons
 			report = malloc(cap);
 			if (!report)
 				continue;
-			atomic_fetch_add(&ld_cycles, 1);
 			ld_fmt_lock(a, sizeof(a), k, aux);
 			ld_fmt_lock(b, sizeof(b), h[i].key, h[i].aux);
 			ld_fmt_held(held, sizeof(held), h, n, "  ");
@@ -412,7 +410,6 @@ static void ld_new_deps(struct ld_task *t, struct lock_class_key *k, int c, cons
 		lab_detect_threads(ld_lab, LAB_I5, "lock checker (class cycle)", rblock, rpfn, 0,
 				   threads, "%s", report);
 	free(report);
-	(void)inst;
 	ld_in--;
 }
 
@@ -449,7 +446,7 @@ static void ld_check(struct lock_class_key *k, const void *inst, uint64_t aux)
 	}
 	pthread_mutex_unlock(&t->lock);
 	if (need)
-		ld_new_deps(t, k, c, inst, aux);
+		ld_new_deps(t, k, c, aux);
 }
 
 static void ld_acquired(struct lock_class_key *k, const void *inst, uint64_t aux, bool trylock)
@@ -513,8 +510,6 @@ static void ld_released(struct lock_class_key *k, const void *inst)
 		pthread_mutex_unlock(&o->lock);
 	}
 	pthread_mutex_unlock(&ld_tasks_lock);
-	if (found)
-		atomic_fetch_add(&ld_remote, 1);
 }
 
 static void ld_wait_begin(struct lock_class_key *k, const void *inst, uint64_t aux)
@@ -697,8 +692,6 @@ void lab_lockdep_install(struct lab *lab, double watchdog_s, void (*deadlock)(st
 	}
 	pthread_mutex_unlock(&ld_tasks_lock);
 	atomic_store(&ld_edges, 0);
-	atomic_store(&ld_remote, 0);
-	atomic_store(&ld_cycles, 0);
 	atomic_store(&ld_overflowed, false);
 	ld_lab = lab;
 	atomic_store(&lockdep_ops, &ld_ops);
@@ -721,9 +714,7 @@ void lab_lockdep_remove(void)
 	ld_lab = NULL;
 }
 
-void lab_lockdep_stats(uint64_t *edges, uint64_t *remote, uint64_t *cycles)
+uint64_t lab_lockdep_deps(void)
 {
-	*edges = atomic_load(&ld_edges);
-	*remote = atomic_load(&ld_remote);
-	*cycles = atomic_load(&ld_cycles);
+	return atomic_load(&ld_edges);
 }
