@@ -27,9 +27,9 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/journal_lib.sh"
 require_journal_tools
+require_shared data/e2fsprogs-j
 setup_tmp
 DATA=$SHARED_DIR/data/e2fsprogs-j
-[ -d "$DATA" ] || die "missing $DATA"
 
 declare -A CLASS=(
 	[j_corrupt_commit_csum]=replay [j_corrupt_commit_tid]=replay

@@ -284,24 +284,30 @@ for feat in '' '^metadata_csum,^64bit'; do
 done
 
 # (d) a corrupt commit in the stale log: both fail once, then mount
-stale_total=$((stale_total + 1))
-before=$FAILS
-gzip -dc "$SHARED_DIR/data/e2fsprogs-j/j_corrupt_commit_csum/image.gz" >"$T/cc.img"
-debugfs -w -R "feature -needs_recovery" "$T/cc.img" >/dev/null 2>&1
-cp --sparse=always "$T/cc.img" "$T/ccj.img"
-cp --sparse=always "$T/cc.img" "$T/cck.img"
-expect_mount_fails "corrupt stale log, jbdlab" "$MNT" "$JBDLAB" mount "$T/ccj.img" "$MNT"
-[ "$(jsb_num "$T/ccj.img" "Journal start")" = 0 ] || fail "corrupt stale log: jbdlab's failed mount did not clear s_start"
-jbd_mount "$T/ccj.img" "$MNT"
-jbd_umount "$MNT"
-fsck_clean "$T/ccj.img" "corrupt stale log, jbdlab"
-lo=$(losetup -f --show "$T/cck.img")
-_LOOPS+=("$lo")
-_MOUNTS+=("$KMNT")
-expect_mount_fails "corrupt stale log, kernel" "$KMNT" mount -t ext4 "$lo" "$KMNT"
-[ "$(jsb_num "$T/cck.img" "Journal start")" = 0 ] || fail "corrupt stale log: the kernel's failed mount did not clear s_start"
-mount -t ext4 "$lo" "$KMNT" || fail "corrupt stale log: the kernel's second mount failed"
-kumount "$KMNT"
-fsck_clean "$T/cck.img" "corrupt stale log, kernel"
-[ "$FAILS" = "$before" ] && stale_good=$((stale_good + 1))
+# (its image is e2fsprogs' j_corrupt_commit_csum, from ../shared: without it
+# this one case is left out, said in the log; under CI it is a failure)
+if have_shared data/e2fsprogs-j/j_corrupt_commit_csum/image.gz; then
+	stale_total=$((stale_total + 1))
+	before=$FAILS
+	gzip -dc "$SHARED_DIR/data/e2fsprogs-j/j_corrupt_commit_csum/image.gz" >"$T/cc.img"
+	debugfs -w -R "feature -needs_recovery" "$T/cc.img" >/dev/null 2>&1
+	cp --sparse=always "$T/cc.img" "$T/ccj.img"
+	cp --sparse=always "$T/cc.img" "$T/cck.img"
+	expect_mount_fails "corrupt stale log, jbdlab" "$MNT" "$JBDLAB" mount "$T/ccj.img" "$MNT"
+	[ "$(jsb_num "$T/ccj.img" "Journal start")" = 0 ] || fail "corrupt stale log: jbdlab's failed mount did not clear s_start"
+	jbd_mount "$T/ccj.img" "$MNT"
+	jbd_umount "$MNT"
+	fsck_clean "$T/ccj.img" "corrupt stale log, jbdlab"
+	lo=$(losetup -f --show "$T/cck.img")
+	_LOOPS+=("$lo")
+	_MOUNTS+=("$KMNT")
+	expect_mount_fails "corrupt stale log, kernel" "$KMNT" mount -t ext4 "$lo" "$KMNT"
+	[ "$(jsb_num "$T/cck.img" "Journal start")" = 0 ] || fail "corrupt stale log: the kernel's failed mount did not clear s_start"
+	mount -t ext4 "$lo" "$KMNT" || fail "corrupt stale log: the kernel's second mount failed"
+	kumount "$KMNT"
+	fsck_clean "$T/cck.img" "corrupt stale log, kernel"
+	[ "$FAILS" = "$before" ] && stale_good=$((stale_good + 1))
+else
+	log "(d) left out: needs ../shared/data/e2fsprogs-j/j_corrupt_commit_csum, not beside this checkout"
+fi
 log "$stale_good of $stale_total stale-log cases behave like the kernel's"

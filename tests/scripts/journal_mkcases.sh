@@ -19,6 +19,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/journal_lib.sh"
 require_journal_tools
+require_shared tools/mkjournal-cases
 setup_tmp
 SEED=${SEED:-1}
 log "seed $SEED"
