@@ -66,6 +66,7 @@ struct block_device {
 
 	struct blk_write_log *log;	/* [log's own lock] NULL = no write log */
 	pthread_rwlock_t media_lock;	/* completions read-hold it; blk_snapshot() writes [lock] */
+	_Atomic unsigned long *written;	/* [const pointer; bits atomic] opts.written_map */
 
 	/* statistics [atomic] */
 	_Atomic uint64_t stat_reads, stat_writes, stat_flushes, stat_bytes_read, stat_bytes_written;
@@ -78,7 +79,14 @@ struct blockdev_opts {
 	unsigned int dma_delay_us;	/* 0 = complete as soon as possible */
 	bool reorder;			/* as blockdev_set_reorder(bdev, true) */
 	uint64_t seed;			/* PRNG seed of the I/O threads (delays, reorder); 0 = fixed default */
+	/* If set: one bit per BLK_WRITTEN_SHIFT-sized chunk of the device,
+	 * set (atomically, by the I/O thread) when a write touching it
+	 * completes; never cleared by the device.  The fuzzer restores
+	 * exactly those chunks between runs.  Caller-owned, sized for the
+	 * device, outlives the open. */
+	_Atomic unsigned long *written_map;
 };
+#define BLK_WRITTEN_SHIFT	12	/* 4 KiB chunks */
 
 /* Open the image; returns -errno.  A read-only open never writes the file. */
 int blockdev_open(const char *path, const struct blockdev_opts *o, struct block_device **out);

@@ -110,6 +110,17 @@ static bool blk_in_range(struct block_device *bdev, uint64_t pos, size_t len)
 	return pos <= bdev->size && len <= bdev->size - pos;
 }
 
+/* opts.written_map: note the chunks a completed write touched. */
+static void blk_note_written(struct block_device *bdev, uint64_t pos, size_t len)
+{
+	const unsigned int bits = 8 * sizeof(unsigned long);
+
+	if (!bdev->written || !len)
+		return;
+	for (uint64_t c = pos >> BLK_WRITTEN_SHIFT; c <= (pos + len - 1) >> BLK_WRITTEN_SHIFT; c++)
+		atomic_fetch_or(&bdev->written[c / bits], 1UL << (c % bits));
+}
+
 /* Everything completed so far becomes durable. */
 static int blk_flush_media(struct block_device *bdev)
 {
@@ -192,6 +203,7 @@ static int blk_do_write(struct block_device *bdev, struct blk_request *rq)
 			ret = -EIO;
 	}
 	if (!ret) {
+		blk_note_written(bdev, rq->pos, rq->len);
 		atomic_fetch_add(&bdev->stat_writes, 1);
 		atomic_fetch_add(&bdev->stat_bytes_written, rq->len);
 	}
@@ -442,6 +454,7 @@ static void blk_complete_batch(struct block_device *bdev, struct list_head *batc
 			/* Redo it alone for the exact per-request result. */
 			e = write ? blk_do_write(bdev, rq) : blk_do_read(bdev, rq);
 		} else if (write) {
+			blk_note_written(bdev, rq->pos, rq->len);
 			atomic_fetch_add(&bdev->stat_writes, 1);
 			atomic_fetch_add(&bdev->stat_bytes_written, rq->len);
 		} else {
@@ -773,6 +786,7 @@ int blockdev_open(const char *path, const struct blockdev_opts *o, struct block_
 	pthread_cond_init(&bdev->q_cond, NULL);
 	bdev->dma_delay_us = o->dma_delay_us;
 	bdev->reorder = o->reorder;
+	bdev->written = o->written_map;
 	bdev->nr_io_threads = o->nr_io_threads ? o->nr_io_threads : 1;
 
 	if (o->write_log) {

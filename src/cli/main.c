@@ -17,6 +17,8 @@
 /* src/cli/replay.c (journal recovery issue) */
 int jbdlab_replay_main(int argc, char **argv);
 int jbdlab_logdump_main(int argc, char **argv);
+/* src/cli/fuzz.c (fuzzing journal replay) */
+int jbdlab_fuzz_main(int argc, char **argv);
 
 struct subcommand {
 	const char *name;
@@ -38,6 +40,8 @@ static const struct subcommand subcommands[] = {
 	  "recover the journal of an image (like e2fsck -E journal_only)" },
 	{ "logdump", jbdlab_logdump_main, "IMAGE",
 	  "print the journal superblock and log (like debugfs -R logdump)" },
+	{ "fuzz", jbdlab_fuzz_main, "run [-v] FILE|DIR... | image INPUT OUT | fixup INPUT OUT",
+	  "the journal-replay fuzz target without a fuzzer (campaigns: scripts/fuzz.sh)" },
 };
 
 static void usage(FILE *f)
