@@ -117,6 +117,20 @@ static int map_block(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *in
 	err = ext2fs_bmap2(fs->e2fs, ino, (struct ext2_inode *)inode, NULL, 0, lblk, &flags, pblk);
 	if (err)
 		return __jfs_fail(fs, err);
+	/*
+	 * ext4_valid_extent() (from __ext4_ext_check, and ext4_map_blocks'
+	 * check_block_validity): a mapped block must lie inside the
+	 * filesystem.  libext2fs hands back whatever the extent says; a
+	 * damaged one would send the data read past the device.  Simplified:
+	 * the bounds only, not the kernel's system-zone check.
+	 */
+	if (*pblk && (*pblk < fs->e2fs->super->s_first_data_block ||
+		      *pblk >= ext2fs_blocks_count(fs->e2fs->super))) {
+		JFS_ERROR(fs, -EFSCORRUPTED, ino, *pblk, "bad extent address lblock: %llu, pblock %llu",
+			  (unsigned long long)lblk, (unsigned long long)*pblk);
+		*pblk = 0;
+		return -EFSCORRUPTED;
+	}
 	if (unwritten)
 		*unwritten = *pblk && (flags & BMAP_RET_UNINIT);
 	return 0;

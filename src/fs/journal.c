@@ -1010,6 +1010,16 @@ int jfs_journal_sync_fs(struct jfs *fs)
 
 /* ext4_commit_super() for the error fields only (see the essay).  Entry:
  * fs lock held; writes the device directly with REQ_FUA. */
+/* The error fields past s_mount_opts (the kernel's __ext4_update_tstamp
+ * high bytes and the errcodes of save_error_info). */
+static void copy_error_hi(struct ext2_super_block *dst, const struct ext2_super_block *src)
+{
+	dst->s_first_error_time_hi = src->s_first_error_time_hi;
+	dst->s_last_error_time_hi = src->s_last_error_time_hi;
+	dst->s_first_error_errcode = src->s_first_error_errcode;
+	dst->s_last_error_errcode = src->s_last_error_errcode;
+}
+
 static void commit_error_super(struct jfs *fs)
 {
 	struct ext2_super_block disk, *es = fs->e2fs->super;
@@ -1021,6 +1031,7 @@ static void commit_error_super(struct jfs *fs)
 	if (blk_rw_sync(fs->bdev, REQ_OP_READ, SUPERBLOCK_OFFSET, &disk, sizeof(disk)))
 		return;
 	memcpy((char *)&disk + start, (char *)es + start, end - start);
+	copy_error_hi(&disk, es);
 	disk.s_state |= EXT2_ERROR_FS;
 	disk.s_errors = es->s_errors;
 	if (ext2fs_has_feature_metadata_csum(&disk))
@@ -1089,9 +1100,22 @@ void __jfs_error(struct jfs *fs, const char *func, unsigned int line, int err,
 		fs->aborted = true;
 	}
 	/* continue with a journal: the superblock goes out with this op's
-	 * end-of-op sync (ext4 punts it to s_sb_upd_work); else directly */
-	if (es && fs->journal && !continue_fs)
+	 * end-of-op sync (ext4 punts it to s_sb_upd_work); else directly.
+	 * An op without a handle (a read: jfs_read's map_block, a lookup)
+	 * journals nothing, so its error info is written directly too, and
+	 * the end-of-op sync must not see it as a change of its own: it would
+	 * write the superblock outside a handle (ext4's s_sb_upd_work also
+	 * writes it outside the failing op). */
+	if (es && fs->journal && (!continue_fs || (fs->in_op && !fs->handle)))
 		commit_error_super(fs);
+	if (es && fs->in_op && !fs->handle) {
+		size_t start = offsetof(struct ext2_super_block, s_error_count);
+		size_t end = offsetof(struct ext2_super_block, s_mount_opts);
+
+		memcpy((char *)&fs->sb_snap + start, (char *)es + start, end - start);
+		copy_error_hi(&fs->sb_snap, es);
+		fs->sb_snap.s_state = es->s_state;
+	}
 	if (how == JFS_ERRORS_PANIC) {
 		fprintf(stderr, "jbdlab: %s: panic forced after error\n", fs->image);
 		abort();

@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -103,6 +104,77 @@ void jfuse_err(const char *fmt, ...)
 		fputc('\n', stderr);
 	}
 	va_end(ap);
+}
+
+/*
+ * The mount's own messages: the kernel's jbd2 and ext4 code log to dmesg
+ * while the mount runs, and a failed mount(2) says only that it failed;
+ * ours print to stderr.  A refused `jbdlab mount` must say why in one line,
+ * so stderr is captured (a memfd as fd 2) around jfs_mount(): on success
+ * the messages are passed on as they came (recovery's notes, like dmesg),
+ * on failure the jbd2 layer's last one joins the reason ("...; JBD2: ...").
+ */
+struct msg_capture {
+	int fd;		/* the memfd, -1 if capturing failed */
+	int saved;	/* the real stderr */
+};
+
+static void capture_begin(struct msg_capture *c)
+{
+	fflush(stderr);
+	c->saved = -1;
+	c->fd = memfd_create("jbdlab-mount-messages", MFD_CLOEXEC);
+	if (c->fd < 0)
+		return;
+	c->saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	if (c->saved < 0 || dup2(c->fd, 2) < 0) {
+		if (c->saved >= 0)
+			close(c->saved);
+		close(c->fd);
+		c->fd = c->saved = -1;
+	}
+}
+
+/* Restore stderr; @last (if not NULL) gets the last "JBD2: " line. */
+static void capture_end(struct msg_capture *c, bool pass_on, char *last, size_t lastlen)
+{
+	char buf[4096];
+	ssize_t n;
+
+	if (last && lastlen)
+		last[0] = 0;
+	if (c->fd < 0)
+		return;
+	fflush(stderr);
+	dup2(c->saved, 2);
+	close(c->saved);
+	lseek(c->fd, 0, SEEK_SET);
+	while ((n = read(c->fd, buf, sizeof(buf) - 1)) > 0) {
+		if (pass_on && write(2, buf, (size_t)n) != n)
+			break;
+		if (last && lastlen) {
+			char *line, *next;
+
+			buf[n] = 0;
+			for (line = buf; line && *line; line = next) {
+				size_t len;
+
+				next = strchr(line, '\n');
+				len = next ? (size_t)(next - line) : strlen(line);
+				if (next)
+					next++;
+				/* the jbd2 layer's own words (printk's "JBD2: ...") */
+				if (len > 6 && !strncmp(line, "JBD2: ", 6)) {
+					if (len >= lastlen)
+						len = lastlen - 1;
+					memcpy(last, line, len);
+					last[len] = 0;
+				}
+			}
+		}
+	}
+	close(c->fd);
+	c->fd = -1;
 }
 
 /*
@@ -389,7 +461,8 @@ static int run(struct jfuse_opts *o, int status_fd)
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *cfg;
 	struct jfuse m = { 0 };
-	char errbuf[256] = "";
+	char errbuf[256] = "", last_msg[256];
+	struct msg_capture msgs;
 	char *image, *mnt, *fsname = NULL, *write_log = NULL, *stats = NULL, *lab_log = NULL;
 	struct lab_live_opts lo;
 	struct lab_live *lv = NULL;
@@ -476,7 +549,9 @@ static int run(struct jfuse_opts *o, int status_fd)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
+	capture_begin(&msgs);
 	err = jfs_mount(image, &o->fs, &m.fs, errbuf, sizeof(errbuf));
+	capture_end(&msgs, !err, last_msg, sizeof(last_msg));
 	if (err) {
 		const char *why = errbuf;
 
@@ -484,7 +559,11 @@ static int run(struct jfuse_opts *o, int status_fd)
 		/* the fs's reason is the useful part; it may carry our prefix */
 		if (!strncmp(why, "jbdlab: ", 8))
 			why += 8;
-		jfuse_err("cannot mount %s: %s", o->image, *why ? why : strerror(-err));
+		if (last_msg[0] && !strstr(why, last_msg) && !strstr(last_msg, why))
+			jfuse_err("cannot mount %s: %s; %s", o->image, *why ? why : strerror(-err),
+				  last_msg);
+		else
+			jfuse_err("cannot mount %s: %s", o->image, *why ? why : strerror(-err));
 		goto out_unlock;
 	}
 	/* the race lab: after the mount (recovery done), before any request;
