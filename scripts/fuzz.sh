@@ -17,6 +17,8 @@
 #   scripts/fuzz.sh report DIR         the summary of a finished campaign again
 #   scripts/fuzz.sh repro FILE...      run inputs once under ASan/UBSan (a crash's
 #                                      report), then `jbdlab fuzz run -v` on them
+#   scripts/fuzz.sh coverage DIR       source coverage of a corpus (llvm-cov, build-cov/):
+#                                      lines and branches of the recovery code
 #
 # A crash, a hang (-timeout=10 s per input) or a broken check (the target
 # aborts with "jbdlab fuzz: check failed: ...") leaves the input in
@@ -151,6 +153,28 @@ run() {
 	esac
 }
 
+coverage() {
+	local dir=$1
+	command -v llvm-profdata >/dev/null && command -v llvm-cov >/dev/null ||
+		die "llvm-profdata/llvm-cov not installed (apt-get install llvm)"
+	if [ ! -f build-cov/build.ninja ]; then
+		CC=clang meson setup build-cov -Dfuzz=libfuzzer \
+			-Dc_args='-fprofile-instr-generate -fcoverage-mapping' \
+			-Dc_link_args='-fprofile-instr-generate' >/dev/null || die "meson setup build-cov failed"
+	fi
+	ninja -C build-cov jbdlab-fuzz >/dev/null || die "build-cov failed"
+	rm -f build-cov/fuzz-*.profraw
+	LLVM_PROFILE_FILE=$PWD/build-cov/fuzz-%p.profraw build-cov/jbdlab-fuzz -runs=0 \
+		-close_fd_mask=2 "$dir" >/dev/null 2>&1
+	llvm-profdata merge -sparse build-cov/fuzz-*.profraw -o build-cov/fuzz.profdata ||
+		die "no profile"
+	echo "fuzz.sh: coverage of $(ls "$dir" | wc -l) inputs ($dir):"
+	llvm-cov report build-cov/jbdlab-fuzz -instr-profile=build-cov/fuzz.profdata 2>/dev/null |
+		grep -E '^(Filename|src/journal/(recovery|format)\.c|src/fs/replay\.c)' |
+		awk '{ if ($1 == "Filename") print "  file                      lines  missed  cover  branches  missed  cover";
+		       else printf "  %-24s %6s %7s %6s %9s %7s %6s\n", $1, $8, $9, $10, $11, $12, $13 }'
+}
+
 repro() {
 	build
 	local f rc=0
@@ -169,5 +193,6 @@ corpus) [ $# = 1 ] || die "usage: fuzz.sh corpus DIR"; build; corpus "$1" ;;
 run) run "$@" ;;
 report) [ $# = 1 ] || die "usage: fuzz.sh report DIR"; report "$1" ;;
 repro) [ $# -ge 1 ] || die "usage: fuzz.sh repro FILE..."; repro "$@" ;;
+coverage) [ $# = 1 ] || die "usage: fuzz.sh coverage DIR"; coverage "$1" ;;
 *) sed -n '2,/^set -uo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

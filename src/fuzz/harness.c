@@ -51,7 +51,8 @@ struct template {
 	char path[64];			/* /proc/self/fd/N */
 	char *media;			/* the memfd, mapped shared: what the device sees */
 	char *orig;			/* the template as built */
-	char *base;			/* orig + the current input (the image before replay) */
+	char *base;			/* orig + the current input (the image before replay);
+					 * valid on the touched chunks only */
 	uint64_t *jmap;			/* journal block -> fs block */
 	unsigned int jlen;
 	unsigned long nchunks;
@@ -148,11 +149,44 @@ static void set_needs_recovery(struct template *t)
 		es->s_checksum = crc32c(~0U, es, offsetof(struct ext2_super_block, s_checksum));
 }
 
+/*
+ * The template's file: made by mke2fs in a temporary file, or, when
+ * JBDLAB_FUZZ_TEMPLATES names a directory, kept there as
+ * template-<cfg>.img and reused by later processes (the AFL++ run of
+ * bench/fuzz.sh execs one process per input).  Returns the path to read,
+ * and whether it is a temporary to unlink.
+ */
+static bool template_file(const struct template *t, char *file, size_t len)
+{
+	const char *dir = getenv("JBDLAB_FUZZ_TEMPLATES");
+	char tmp[] = "/tmp/jbdlab-fuzz-XXXXXX";
+	int fd;
+
+	if (dir && *dir) {
+		snprintf(file, len, "%s/template-%02x.img", dir, t->cfg);
+		if (!access(file, R_OK))
+			return false;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		die("mkstemp", strerror(errno));
+	close(fd);
+	run_mke2fs(t, tmp);
+	if (dir && *dir) {
+		if (rename(tmp, file))	/* atomic: a racing process reads a whole file */
+			die("keeping the template", strerror(errno));
+		return false;
+	}
+	snprintf(file, len, "%s", tmp);
+	return true;
+}
+
 static struct template *get_template(uint8_t cfg)
 {
 	struct template *t = &templates[cfg & JFZ_CFG_TEMPLATE_MASK];
-	char file[] = "/tmp/jbdlab-fuzz-XXXXXX";
+	char file[4096];
 	size_t words;
+	bool temporary;
 	int fd;
 
 	if (t->built)
@@ -160,11 +194,7 @@ static struct template *get_template(uint8_t cfg)
 	t->cfg = cfg & JFZ_CFG_TEMPLATE_MASK;
 	t->bs = jfz_cfg_blocksize(cfg);
 	t->size = t->bs == 4096 ? 16ULL << 20 : 8ULL << 20;
-	fd = mkstemp(file);
-	if (fd < 0)
-		die("mkstemp", strerror(errno));
-	close(fd);
-	run_mke2fs(t, file);
+	temporary = template_file(t, file, sizeof(file));
 	map_journal(t, file);
 	t->orig = malloc(t->size);
 	t->base = malloc(t->size);
@@ -172,18 +202,10 @@ static struct template *get_template(uint8_t cfg)
 	if (!t->orig || !t->base || fd < 0 || pread(fd, t->orig, t->size, 0) != (ssize_t)t->size)
 		die("reading the image", strerror(errno));
 	close(fd);
-	unlink(file);
+	if (temporary)
+		unlink(file);
 	set_needs_recovery(t);
-	memcpy(t->base, t->orig, t->size);
-
-	t->memfd = memfd_create("jbdlab-fuzz", MFD_CLOEXEC);
-	if (t->memfd < 0 || ftruncate(t->memfd, (off_t)t->size))
-		die("memfd", strerror(errno));
-	t->media = mmap(NULL, t->size, PROT_READ | PROT_WRITE, MAP_SHARED, t->memfd, 0);
-	if (t->media == MAP_FAILED)
-		die("mmap", strerror(errno));
-	memcpy(t->media, t->orig, t->size);
-	snprintf(t->path, sizeof(t->path), "/proc/self/fd/%d", t->memfd);
+	t->memfd = -1;
 
 	t->nchunks = (unsigned long)(t->size / CHUNK);
 	words = (t->nchunks + BITS - 1) / BITS;
@@ -199,6 +221,21 @@ static struct template *get_template(uint8_t cfg)
 	return t;
 }
 
+/* The device's memfd, made on the first run (`jbdlab fuzz image` needs none). */
+static void ensure_media(struct template *t)
+{
+	if (t->media)
+		return;
+	t->memfd = memfd_create("jbdlab-fuzz", MFD_CLOEXEC);
+	if (t->memfd < 0 || ftruncate(t->memfd, (off_t)t->size))
+		die("memfd", strerror(errno));
+	t->media = mmap(NULL, t->size, PROT_READ | PROT_WRITE, MAP_SHARED, t->memfd, 0);
+	if (t->media == MAP_FAILED)
+		die("mmap", strerror(errno));
+	memcpy(t->media, t->orig, t->size);
+	snprintf(t->path, sizeof(t->path), "/proc/self/fd/%d", t->memfd);
+}
+
 void jfz_cleanup(void)
 {
 	for (int i = 0; i < JFZ_NR_TEMPLATES; i++) {
@@ -206,8 +243,10 @@ void jfz_cleanup(void)
 
 		if (!t->built)
 			continue;
-		munmap(t->media, t->size);
-		close(t->memfd);
+		if (t->media) {
+			munmap(t->media, t->size);
+			close(t->memfd);
+		}
 		free(t->orig);
 		free(t->base);
 		free(t->saved);
@@ -223,9 +262,19 @@ void jfz_cleanup(void)
 
 static void put_bytes(struct template *t, uint64_t pos, const uint8_t *p, size_t n)
 {
+	for (uint64_t c = pos / CHUNK; n && c <= (pos + n - 1) / CHUNK; c++) {
+		if (!(t->touched[c / BITS] & (1UL << (c % BITS)))) {
+			memcpy(t->base + c * CHUNK, t->orig + c * CHUNK, CHUNK);
+			set_bit_ul(t->touched, (unsigned long)c);
+		}
+	}
 	memcpy(t->base + pos, p, n);
-	for (uint64_t c = pos / CHUNK; n && c <= (pos + n - 1) / CHUNK; c++)
-		set_bit_ul(t->touched, (unsigned long)c);
+}
+
+/* The image before replay, chunk @c. */
+static const char *base_chunk(const struct template *t, unsigned long c)
+{
+	return (t->touched[c / BITS] & (1UL << (c % BITS)) ? t->base : t->orig) + c * CHUNK;
 }
 
 /* The log's first block and end, as the fuzzed superblock has them when
@@ -295,7 +344,7 @@ static void reset_media(struct template *t)
 		while (m) {
 			unsigned long c = w * BITS + (unsigned long)__builtin_ctzl(m);
 
-			memcpy(t->media + c * CHUNK, t->base + c * CHUNK, CHUNK);
+			memcpy(t->media + c * CHUNK, base_chunk(t, c), CHUNK);
 			m &= m - 1;
 		}
 	}
@@ -395,8 +444,43 @@ static bool same_outcome(const struct jfz_outcome *a, const struct jfz_outcome *
 	       a->next_tid == b->next_tid && a->failed_commit == b->failed_commit;
 }
 
+/*
+ * JBDLAB_FUZZ_BLOCKSIZE=1024|2048|4096 pins the template's block size
+ * whatever the configuration byte says (bench/fuzz.sh measures on 2 KiB
+ * blocks); the other bits stay the input's.
+ */
+static uint8_t input_cfg(uint8_t cfg)
+{
+	static int forced = -2;
+
+	if (forced == -2) {
+		const char *e = getenv("JBDLAB_FUZZ_BLOCKSIZE");
+
+		forced = !e ? -1 : !strcmp(e, "1024") ? 0 : !strcmp(e, "2048") ? 1 :
+			 !strcmp(e, "4096") ? 2 : -1;
+	}
+	return forced < 0 ? cfg : (uint8_t)((cfg & ~JFZ_CFG_BS_MASK) | forced);
+}
+
+/*
+ * JBDLAB_FUZZ_LAYERS=offline runs the offline layer only (about twice the
+ * execs/s, without the layer comparison); default: both.
+ */
+static bool one_layer(void)
+{
+	static int offline_only = -1;
+
+	if (offline_only < 0) {
+		const char *e = getenv("JBDLAB_FUZZ_LAYERS");
+
+		offline_only = e && !strcmp(e, "offline");
+	}
+	return offline_only;
+}
+
 int jfz_run(const uint8_t *data, size_t size, struct jfz_outcome *out, char *why, size_t whylen)
 {
+	uint8_t cfg;
 	struct jfz_outcome a, b;
 	unsigned int flags;
 	struct template *t;
@@ -412,9 +496,11 @@ int jfz_run(const uint8_t *data, size_t size, struct jfz_outcome *out, char *why
 	}
 	if (size > JFZ_MAX_INPUT)
 		size = JFZ_MAX_INPUT;
-	t = get_template(data[0]);
+	cfg = input_cfg(data[0]);
+	t = get_template(cfg);
+	ensure_media(t);
 	words = (t->nchunks + BITS - 1) / BITS;
-	flags = (data[0] & JFZ_CFG_KERNEL) ? JFS_REPLAY_KERNEL : 0;
+	flags = (cfg & JFZ_CFG_KERNEL) ? JFS_REPLAY_KERNEL : 0;
 
 	apply_input(t, data, size);
 	reset_media(t);
@@ -423,8 +509,8 @@ int jfz_run(const uint8_t *data, size_t size, struct jfz_outcome *out, char *why
 		ret = broken(why, whylen, "cannot set up the offline run: %s", strerror(-err));
 		goto out;
 	}
-	ret = check_run(t, data[0], &a, "offline", why, whylen);
-	if (ret)
+	ret = check_run(t, cfg, &a, "offline", why, whylen);
+	if (ret || one_layer())
 		goto out;
 	/* keep what the offline run wrote; start again from the same image */
 	{
@@ -444,7 +530,7 @@ int jfz_run(const uint8_t *data, size_t size, struct jfz_outcome *out, char *why
 			ret = broken(why, whylen, "cannot set up the page-cache run: %s", strerror(-err));
 			goto out;
 		}
-		ret = check_run(t, data[0], &b, "page cache", why, whylen);
+		ret = check_run(t, cfg, &b, "page cache", why, whylen);
 		if (ret)
 			goto out;
 		if (!same_outcome(&a, &b)) {
@@ -460,7 +546,7 @@ int jfz_run(const uint8_t *data, size_t size, struct jfz_outcome *out, char *why
 			for (unsigned long m = wa[w] | wb; m && !ret; m &= m - 1) {
 				unsigned long bit = (unsigned long)__builtin_ctzl(m), c = w * BITS + bit;
 				bool in_a = wa[w] & (1UL << bit), in_b = wb & (1UL << bit);
-				const char *pa = in_a ? t->saved + c * CHUNK : t->base + c * CHUNK;
+				const char *pa = in_a ? t->saved + c * CHUNK : base_chunk(t, c);
 
 				if (memcmp(pa, t->media + c * CHUNK, CHUNK))
 					ret = broken(why, whylen,
@@ -482,7 +568,7 @@ out:
 		atomic_store(&t->written[w], m);
 	}
 	restore(t, t->media, (unsigned long *)t->written);
-	restore(t, t->base, t->touched);
+	memset(t->touched, 0, words * sizeof(unsigned long));
 	return ret;
 }
 
@@ -495,15 +581,19 @@ int jfz_write_image(const uint8_t *data, size_t size, const char *path)
 		return -EINVAL;
 	if (size > JFZ_MAX_INPUT)
 		size = JFZ_MAX_INPUT;
-	t = get_template(data[0]);
+	t = get_template(input_cfg(data[0]));
 	apply_input(t, data, size);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		ret = -errno;
-	else if (pwrite(fd, t->base, t->size, 0) != (ssize_t)t->size)
+	else if (pwrite(fd, t->orig, t->size, 0) != (ssize_t)t->size)
 		ret = -EIO;
+	for (unsigned long c = 0; !ret && c < t->nchunks; c++)
+		if (t->touched[c / BITS] & (1UL << (c % BITS)) &&
+		    pwrite(fd, t->base + c * CHUNK, CHUNK, (off_t)(c * CHUNK)) != (ssize_t)CHUNK)
+			ret = -EIO;
 	if (fd >= 0 && close(fd) && !ret)
 		ret = -errno;
-	restore(t, t->base, t->touched);
+	memset(t->touched, 0, (t->nchunks + BITS - 1) / BITS * sizeof(unsigned long));
 	return ret;
 }

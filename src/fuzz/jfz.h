@@ -30,6 +30,10 @@
  *   - a recovery that reset the journal left it empty (s_start 0) and
  *     the ext4 superblock without needs_recovery.
  * Hangs are the fuzzer's -timeout; memory errors and UB are ASan/UBSan's.
+ * Environment: JBDLAB_FUZZ_LAYERS=offline runs the offline layer alone
+ * (faster, no layer comparison); JBDLAB_FUZZ_BLOCKSIZE=1024|2048|4096 pins
+ * the template's block size; JBDLAB_FUZZ_TEMPLATES=DIR keeps the template
+ * images there for later processes.
  *
  * Locking rules: single-threaded caller (one exec at a time); the block
  * device's I/O thread only sets bits of the template's written map.

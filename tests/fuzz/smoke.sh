@@ -67,14 +67,14 @@ echo "fuzz_smoke: 2. $SECONDS_BUDGET s of the structure-aware fuzzer from $(ls "
 ASAN_OPTIONS=detect_leaks=0 "$B/build/jbdlab-fuzz-struct" -seed="$SEED" -max_total_time="$SECONDS_BUDGET" \
 	-max_len=67585 -timeout=10 -rss_limit_mb=4096 -close_fd_mask=2 -print_final_stats=1 \
 	-artifact_prefix="$B/crashes/" "$B/corpus" >"$B/fuzz.log" 2>&1 || true
-grep -E '^#[0-9]+ +DONE' "$B/fuzz.log" | tail -n 1 || true
+grep -E '^#[0-9]+[[:space:]]+DONE' "$B/fuzz.log" | tail -n 1 || true
 if [ -n "$(ls "$B/crashes")" ]; then
 	grep -vE '^(#|INFO|\s+NEW_FUNC)' "$B/fuzz.log" | head -n 60
 	for f in "$B"/crashes/*; do
 		echo "fuzz_smoke: FAIL: $(basename "$f") (seed $SEED): base64 $(base64 -w0 "$f" | head -c 2000)"
 	done
 	rc=1
-elif ! grep -qE '^#[0-9]+ +DONE' "$B/fuzz.log"; then
+elif ! grep -qE '^#[0-9]+[[:space:]]+DONE' "$B/fuzz.log"; then
 	tail -n 30 "$B/fuzz.log"
 	echo "fuzz_smoke: FAIL: the fuzzer did not finish its run"
 	rc=1
