@@ -424,10 +424,10 @@ bool jbd2_journal_has_csum_v2or3(const journal_t *j);
 size_t journal_tag_bytes(const journal_t *j);
 
 /* recovery: feature tests on the journal superblock (include/linux/jbd2.h's
- * jbd2_has_feature_*()); [const after load]. */
+ * jbd2_has_feature_*(): none on a v1 superblock); [const after load]. */
 #define JBD2_FEATURE_TEST(name, field, bit) \
 static inline bool jbd2_has_feature_##name(const journal_t *j) \
-{ return (be32toh(READ_ONCE(j->j_superblock->field)) & (bit)) != 0; }
+{ return j->j_format_version >= 2 && (be32toh(READ_ONCE(j->j_superblock->field)) & (bit)) != 0; }
 JBD2_FEATURE_TEST(checksum, s_feature_compat, JBD2_FEATURE_COMPAT_CHECKSUM)
 JBD2_FEATURE_TEST(revoke, s_feature_incompat, JBD2_FEATURE_INCOMPAT_REVOKE)
 JBD2_FEATURE_TEST(64bit, s_feature_incompat, JBD2_FEATURE_INCOMPAT_64BIT)

@@ -292,7 +292,7 @@ static void log_geometry(const struct template *t, const uint8_t *jsb, size_t js
 	s = ntohl(sb.s_start);
 	*first = f >= 1 && f < t->jlen ? f : 1;
 	*last = l > *first && l <= t->jlen ? l : t->jlen;
-	*start = s >= *first && s < *last ? s : *first;
+	*start = s >= 1 && s < *last ? s : *first;	/* below s_first too: recovery starts there */
 }
 
 /* Make t->base = orig + input (touched chunks only). */

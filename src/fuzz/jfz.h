@@ -12,8 +12,8 @@
  *               template, which mke2fs made clean)
  *   then        log blocks of the template's block size each, written
  *               from the log's start on: journal block s_start of the
- *               fuzzed superblock when that lies in [s_first, s_maxlen),
- *               else s_first, else 1; wrapping from the end of the log to
+ *               fuzzed superblock when that lies in [1, s_maxlen), else
+ *               s_first, else 1; wrapping from the end of the log to
  *               its first block as the log does; a short last block is
  *               zero-filled.  At most JFZ_MAX_LOG_BYTES bytes.
  * Everything else is the template: an mke2fs image with needs_recovery

@@ -97,6 +97,7 @@ void jfz_fixup(uint8_t *data, size_t size, unsigned int seed)
 
 	memset(&j, 0, sizeof(j));
 	j.j_superblock = &sb;
+	j.j_format_version = get32(&sb.s_header.h_blocktype) == JBD2_SUPERBLOCK_V1 ? 1 : 2;
 	j.j_blocksize = (int)bs;
 	j.j_csum_seed = jbd2_chksum(~0U, sb.s_uuid, sizeof(sb.s_uuid));
 	if (jbd2_journal_has_csum_v2or3(&j) && usually(&r, 16))
@@ -202,6 +203,7 @@ void jfz_fix_sb_csum(uint8_t *data, size_t size)
 	memcpy(&sb, data + 1, sizeof(sb));
 	memset(&j, 0, sizeof(j));
 	j.j_superblock = &sb;
+	j.j_format_version = 2;
 	jbd2_superblock_csum_set(&j, &sb);
 	memcpy(data + 1, &sb, sizeof(sb));
 }

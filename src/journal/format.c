@@ -56,8 +56,11 @@ uint32_t jbd2_crc32_be(uint32_t crc, const void *data, size_t len)
 	return ext2fs_crc32_be(crc, data, len);
 }
 
+/* v2 superblocks only: the kernel's JBD2_HAS_INCOMPAT_FEATURE. */
 static uint32_t sb_incompat(const journal_t *j)
 {
+	if (j->j_format_version < 2)
+		return 0;
 	return ntohl(READ_ONCE(j->j_superblock->s_feature_incompat));
 }
 
@@ -313,20 +316,16 @@ int jbd2_journal_check_superblock(journal_t *j, char *errbuf, size_t errlen)
 	switch (type) {
 	case JBD2_SUPERBLOCK_V1:
 		j->j_format_version = 1;
-		/* e2fsck clears v2 fields of a v1 superblock; the kernel
-		 * ignores them.  Either way no feature applies. */
-		if (sb->s_feature_compat || sb->s_feature_incompat || sb->s_feature_ro_compat)
-			return sb_fail(errbuf, errlen,
-				       "v1 journal superblock with v2 feature fields set");
+		/* The kernel ignores the v2 fields of a v1 superblock (every
+		 * jbd2_has_feature_*() tests j_format_version >= 2 first);
+		 * e2fsck clears them (clear_v2_journal_fields).  Either way no
+		 * feature applies: the tests below see none. */
 		break;
 	case JBD2_SUPERBLOCK_V2:
 		j->j_format_version = 2;
-		if (ntohl(sb->s_nr_users) > 1) {
-			snprintf(errbuf, errlen,
-				 "journal is shared by %u filesystems; not supported",
-				 ntohl(sb->s_nr_users));
-			return -EOPNOTSUPP;
-		}
+		/* s_nr_users matters only to an external journal
+		 * (ext4_get_dev_journal); jbdlab has internal ones only,
+		 * and the kernel ignores the field for those. */
 		break;
 	case JBD2_DESCRIPTOR_BLOCK:
 	case JBD2_COMMIT_BLOCK:
@@ -338,12 +337,14 @@ int jbd2_journal_check_superblock(journal_t *j, char *errbuf, size_t errlen)
 		return -EOPNOTSUPP;
 	}
 
-	if (ntohl(sb->s_feature_incompat) & ~JBD2_KNOWN_INCOMPAT_FEATURES) {
+	if (j->j_format_version >= 2 &&
+	    (ntohl(sb->s_feature_incompat) & ~JBD2_KNOWN_INCOMPAT_FEATURES)) {
 		snprintf(errbuf, errlen, "journal has unknown incompat features 0x%x",
 			 ntohl(sb->s_feature_incompat) & ~JBD2_KNOWN_INCOMPAT_FEATURES);
 		return -EOPNOTSUPP;
 	}
-	if (ntohl(sb->s_feature_ro_compat) & ~JBD2_KNOWN_ROCOMPAT_FEATURES) {
+	if (j->j_format_version >= 2 &&
+	    (ntohl(sb->s_feature_ro_compat) & ~JBD2_KNOWN_ROCOMPAT_FEATURES)) {
 		snprintf(errbuf, errlen, "journal has unknown ro_compat features 0x%x",
 			 ntohl(sb->s_feature_ro_compat) & ~JBD2_KNOWN_ROCOMPAT_FEATURES);
 		return -EOPNOTSUPP;
@@ -390,7 +391,11 @@ int jbd2_journal_check_superblock(journal_t *j, char *errbuf, size_t errlen)
 		j->j_fc_first = j->j_last + 1;
 	}
 	j->j_tail = ntohl(sb->s_start);
-	if (j->j_tail && (j->j_tail < j->j_first || j->j_tail >= j->j_last))
+	/* Past the log, the first jread() of recovery fails the kernel's
+	 * jbd2_journal_bmap(); refused here.  Below s_first is not
+	 * checked by the kernel (journal_load_superblock) nor e2fsck:
+	 * the scan starts there and wraps at the end as usual. */
+	if (j->j_tail >= j->j_last)
 		return sb_fail(errbuf, errlen, "journal s_start %lu outside the log [%lu, %lu)",
 			       j->j_tail, j->j_first, j->j_last);
 	j->j_tail_sequence = ntohl(sb->s_sequence);

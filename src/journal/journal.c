@@ -575,12 +575,14 @@ bool jbd2_journal_set_features(journal_t *journal, unsigned long compat, unsigne
 	uint32_t old_incompat = ntohl(READ_ONCE(sb->s_feature_incompat));
 	bool limits;
 
+	/* jbd2_journal_check_used_features(): no feature on a v1 superblock,
+	 * whatever its v2 fields hold (jbd2_format_support_feature) */
+	if (journal->j_format_version == 1)
+		return !compat && !ro && !incompat;
 	if ((ntohl(READ_ONCE(sb->s_feature_compat)) & compat) == compat &&
 	    (ntohl(READ_ONCE(sb->s_feature_ro_compat)) & ro) == ro &&
 	    (old_incompat & incompat) == incompat)
 		return true;
-	if (journal->j_format_version == 1)
-		return false;
 	if ((compat & ~JBD2_KNOWN_COMPAT_FEATURES) || (ro & ~JBD2_KNOWN_ROCOMPAT_FEATURES) ||
 	    (incompat & ~JBD2_KNOWN_INCOMPAT_FEATURES) ||
 	    (incompat & JBD2_FEATURE_INCOMPAT_FAST_COMMIT))	/* we never write fast commits */

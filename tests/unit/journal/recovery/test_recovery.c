@@ -132,6 +132,7 @@ static void img_make(struct img *im, unsigned int bs, const char *features)
 	im->jsb = calloc(1, bs);
 	pread_all(im->path, im->jmap[0] * bs, im->jsb, bs);
 	im->j.j_superblock = im->jsb;
+	im->j.j_format_version = 2;	/* the log writer's: features apply */
 	im->j.j_blocksize = (int)bs;
 	im->pos = 1;
 	im->crc32_sum = ~0U;
@@ -845,7 +846,7 @@ static void case_stale_corrupt(unsigned int bs, const struct variant *v, bool ba
 static void case_format(void)
 {
 	journal_superblock_t *sb = calloc(1, 4096);
-	journal_t j = { .j_superblock = sb, .j_blocksize = 4096 };
+	journal_t j = { .j_superblock = sb, .j_blocksize = 4096, .j_format_version = 2 };
 	char tag[16];
 
 	sb->s_feature_incompat = htonl(JBD2_FEATURE_INCOMPAT_64BIT | JBD2_FEATURE_INCOMPAT_CSUM_V3);
