@@ -408,6 +408,16 @@ static int check_run(struct template *t, unsigned int flags, const struct jfz_ou
 	unsigned long outside = 0;
 	const struct ext2_super_block *es = (const void *)(t->media + SUPERBLOCK_OFFSET);
 	const journal_superblock_t *jsb = (const void *)(t->media + t->jmap[0] * t->bs);
+	static uint64_t violations;
+	uint64_t v = quarantine_violations();
+
+	/* a write into a freed folio (the mm model's poisoned quarantine, checked
+	 * as folios leave it: possibly a folio an earlier input freed) */
+	if (v != violations) {
+		violations = v;
+		return broken(why, len, "%s: a freed folio was written (%llu poison violations so far)",
+			      layer, (unsigned long long)v);
+	}
 
 	for (unsigned long w = 0; w < (t->nchunks + BITS - 1) / BITS; w++) {
 		unsigned long m = atomic_load(&t->written[w]) & ~t->jchunks[w];

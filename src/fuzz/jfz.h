@@ -29,6 +29,9 @@
  *     (JFS_REPLAY_KERNEL) recovery failed before replaying anything;
  *   - a recovery that reset the journal left it empty (s_start 0) and
  *     the ext4 superblock without needs_recovery.
+ *   - no freed folio was written (the page cache's poisoned quarantine,
+ *     checked as folios leave it -- so possibly one an earlier input
+ *     freed: replay the corpus with `jbdlab fuzz run` to pin it).
  * Hangs are the fuzzer's -timeout; memory errors and UB are ASan/UBSan's.
  * Environment: JBDLAB_FUZZ_LAYERS=offline runs the offline layer alone
  * (faster, no layer comparison); JBDLAB_FUZZ_BLOCKSIZE=1024|2048|4096 pins
