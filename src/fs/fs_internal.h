@@ -132,6 +132,27 @@ extern io_manager jfs_io_manager;
  * the current operation (the analogue of journal_current_handle()). */
 extern __thread struct jfs *current_jfs;
 
+/* ---- super.c: the open-time checks, shared by mount and `jbdlab replay` ---- */
+/* What jfs_check_super() asks of the features: nothing (offline replay),
+ * or the mount's policy for a ro or a rw mount. */
+#define JFS_CHECK_NO_FEATURES	0
+#define JFS_CHECK_RO		1
+#define JFS_CHECK_RW		2
+/* __ext4_fill_super()'s checks of the raw superblock (checksum, block and
+ * inode sizes, geometry against @dev_size bytes; the features by @policy).
+ * No locks.  0 or -errno, the reason (no "jbdlab: IMAGE:" prefix) in errbuf. */
+int jfs_check_super(const struct ext2_super_block *sb, uint64_t dev_size, int policy,
+		    char *errbuf, size_t errlen);
+/* ext4_check_descriptors() over an open libext2fs: locations, then the
+ * descriptor checksums (with @ro every group is checked and a checksum
+ * failure is only reported).  The caller holds what @e2fs's io_manager
+ * needs.  0, -EFSCORRUPTED (location) or -EFSBADCRC, reason in errbuf. */
+int jfs_check_descriptors(ext2_filsys e2fs, bool ro, char *errbuf, size_t errlen);
+/* ext4_get_journal_inode(): inode number, checksum (@verify_csum), links,
+ * mode, size; the inode in *inode.  As jfs_check_descriptors for locks. */
+int jfs_check_journal_inode(ext2_filsys e2fs, ext2_ino_t ino, bool verify_csum,
+			    struct ext2_inode_large *inode, char *errbuf, size_t errlen);
+
 /* ---- op.c ---- */
 /* Take the fs lock and start an operation that may dirty at most `credits`
  * blocks (the kernel's credit formula for this op, libext2fs.md §7).  A

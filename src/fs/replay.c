@@ -4,16 +4,25 @@
  * ext4_load_journal() / e2fsck_run_ext3_journal()) and the log dump.
  *
  * Order, as the kernel's mount (peers.md traps 1, 5, 6):
- *   1. read the ext4 superblock raw and validate what replay depends on:
- *      magic, block size, has_journal; refuse an external journal
- *      (journal_dev, or s_journal_uuid set with inode 0) and a journal
- *      device image;
+ *   1. read the ext4 superblock raw and validate it with the mount's
+ *      jfs_check_super() (super.c: superblock checksum, sizes, geometry;
+ *      not the mount's feature policy), then what replay depends on:
+ *      has_journal; refuse an external journal (journal_dev, or
+ *      s_journal_uuid set with inode 0) and a journal device image;
  *   2. build the journal's logical -> physical block map ONCE.  The page
  *      cache does not exist yet, so libext2fs is opened read-only over
  *      unix_io_manager just for this -- the analogue of jbd2_journal_bmap()
  *      going through the fs's inode (ext4_get_journal_inode() +
- *      jbd2_journal_init_inode()); nothing is written, and the handle is
- *      closed before the page cache is built;
+ *      jbd2_journal_init_inode()); the group descriptors and the journal
+ *      inode are checked first as the mount checks them
+ *      (jfs_check_descriptors() with a ro mount's tolerance of a bad
+ *      descriptor checksum, which e2fsck replays too; then
+ *      ext2fs_check_desc(); jfs_check_journal_inode() without the inode
+ *      checksum, which e2fsck ignores).  Where e2fsck would fall back to
+ *      the backup superblock or descriptors (and then run a full check),
+ *      this refuses.  Nothing is written, and the handle is closed before
+ *      the page cache is built; the journal superblock is checked by
+ *      jbd2_journal_init_recovery() before anything is written;
  *   3. build the page cache (blockdev_open, address_space_init at the fs
  *      block size) and run the core, jfs_journal_replay_bdev(): drive
  *      recovery from the needs_recovery flag (trap 6: a clear flag with a
@@ -46,12 +55,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
-#include <ext2fs/ext2_fs.h>
-#include <ext2fs/ext2fs.h>
-#include "fs.h"
-#include "mm.h"
-#include "blockdev.h"
-#include "jbd2.h"
+#include <sys/stat.h>
+#include "fs_internal.h"	/* jfs_check_super() and friends (super.c) */
 
 #define REPLAY_CACHE_LIMIT	(256UL << 20)	/* the mount default (cache_size=) */
 
@@ -86,29 +91,42 @@ struct journal_map {
 	bool metadata_csum;
 };
 
-/* Raw superblock checks before libext2fs sees the image. */
+/*
+ * Raw superblock checks before libext2fs sees the image: the mount's
+ * jfs_check_super() without the feature policy (e2fsck replays any
+ * feature libext2fs knows), then what replay itself needs.  A bad
+ * superblock checksum is refused: e2fsck -E journal_only refuses it too
+ * when there is no backup superblock to fall back to, and with one it goes
+ * on to a full check from the backup, which is not journal recovery.
+ */
 static int check_raw_super(const char *image, struct ext2_super_block *sb, char *errbuf,
 			   size_t errlen)
 {
 	int fd = open(image, O_RDONLY | O_CLOEXEC);
+	struct stat st;
 	ssize_t n;
+	int ret;
 
 	if (fd < 0)
 		return msg(errbuf, errlen, "cannot open: %s", strerror(errno)), -errno;
+	if (fstat(fd, &st)) {
+		ret = -errno;
+		close(fd);
+		return msg(errbuf, errlen, "cannot stat: %s", strerror(-ret)), ret;
+	}
 	n = pread(fd, sb, sizeof(*sb), SUPERBLOCK_OFFSET);
 	close(fd);
 	if (n != (ssize_t)sizeof(*sb))
 		return msg(errbuf, errlen, "image too short for an ext4 superblock"), -EINVAL;
-	if (sb->s_magic != EXT2_SUPER_MAGIC)
-		return msg(errbuf, errlen, "not an ext2/3/4 filesystem (bad superblock magic 0x%04x)",
-			   sb->s_magic), -EINVAL;
-	if (sb->s_log_block_size > 6)
-		return msg(errbuf, errlen, "invalid block size 2^(10+%u)", sb->s_log_block_size),
-		       -EINVAL;
-	if (sb->s_feature_incompat & EXT3_FEATURE_INCOMPAT_JOURNAL_DEV)
+	/* a journal device has no fs geometry: say what it is first */
+	if (sb->s_magic == EXT2_SUPER_MAGIC &&
+	    (sb->s_feature_incompat & EXT3_FEATURE_INCOMPAT_JOURNAL_DEV))
 		return msg(errbuf, errlen,
 			   "this is an external journal device, not a filesystem; not supported"),
 		       -EOPNOTSUPP;
+	ret = jfs_check_super(sb, (uint64_t)st.st_size, JFS_CHECK_NO_FEATURES, errbuf, errlen);
+	if (ret)
+		return ret;
 	if (!(sb->s_feature_compat & EXT3_FEATURE_COMPAT_HAS_JOURNAL)) {
 		if (sb->s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER)
 			return msg(errbuf, errlen,
@@ -117,9 +135,6 @@ static int check_raw_super(const char *image, struct ext2_super_block *sb, char 
 	}
 	if (!sb->s_journal_inum && (!uuid_is_zero(sb->s_journal_uuid) || sb->s_journal_dev))
 		return msg(errbuf, errlen, "external journal not supported"), -EOPNOTSUPP;
-	if (!sb->s_journal_inum || sb->s_journal_inum > sb->s_inodes_count)
-		return msg(errbuf, errlen, "bad journal inode number %u", sb->s_journal_inum),
-		       -EUCLEAN;
 	return 0;
 }
 
@@ -175,29 +190,34 @@ static int journal_blockmap(const char *image, struct journal_map *jm, char *err
 	if (err)
 		return msg(errbuf, errlen, "libext2fs cannot open it: %s", error_message(err)),
 		       -EUCLEAN;
-	memset(&inode, 0, sizeof(inode));
-	err = ext2fs_read_inode_full(fs, raw.s_journal_inum, (struct ext2_inode *)&inode,
-				     sizeof(inode));
+	/*
+	 * The descriptors as the mount checks them (ext4_check_descriptors()
+	 * with a ro mount's tolerance of bad checksums: e2fsck replays
+	 * them too, and fixes them afterwards), then libext2fs' own check.
+	 * e2fsck, when a check fails, retries with the backup descriptors and
+	 * goes on to a full check: here that is a refusal.
+	 */
+	ret = jfs_check_descriptors(fs, true, errbuf, errlen);
+	if (ret && ret != -EFSBADCRC) {
+		size_t n = strlen(errbuf);
+
+		snprintf(errbuf + n, errlen - n, "; group descriptors corrupted!");
+		ret = -EUCLEAN;
+		goto out;
+	}
+	err = ext2fs_check_desc(fs);
 	if (err) {
 		ret = -EUCLEAN;
-		msg(errbuf, errlen, "cannot read the journal inode %u: %s", raw.s_journal_inum,
-		    error_message(err));
+		msg(errbuf, errlen, "corrupted group descriptors: %s", error_message(err));
+		goto out;
+	}
+	/* ext4_get_journal_inode(); e2fsck ignores the inode checksum */
+	ret = jfs_check_journal_inode(fs, raw.s_journal_inum, false, &inode, errbuf, errlen);
+	if (ret) {
+		ret = -EUCLEAN;
 		goto out;
 	}
 	size = EXT2_I_SIZE(&inode);
-	if (!inode.i_links_count || !LINUX_S_ISREG(inode.i_mode) ||
-	    (inode.i_flags & EXT4_ENCRYPT_FL)) {
-		ret = -EUCLEAN;
-		msg(errbuf, errlen, "journal inode %u is not a regular file in use", raw.s_journal_inum);
-		goto out;
-	}
-	if (size / jm->blocksize < JBD2_MIN_JOURNAL_BLOCKS ||
-	    size / jm->blocksize > ext2fs_blocks_count(fs->super) || size / jm->blocksize > UINT32_MAX) {
-		ret = -EUCLEAN;
-		msg(errbuf, errlen, "journal inode %u has a bad size %llu", raw.s_journal_inum,
-		    (unsigned long long)size);
-		goto out;
-	}
 	w.nblocks = (unsigned int)(size / jm->blocksize);
 	w.fs_blocks = ext2fs_blocks_count(fs->super);
 	w.map = calloc(w.nblocks, sizeof(*w.map));
@@ -365,7 +385,9 @@ int jfs_journal_replay_bdev(struct block_device *bdev, struct address_space *map
 		msg(errbuf, errlen, "cannot write the journal superblock: %s", strerror(-err));
 		goto out;
 	}
-	mark_errors = j->j_errno != 0 || j->j_failed_commit != 0;
+	/* e2fsck's recover_ext3_journal(): a corrupt commit marks the fs
+	 * only when recovery itself succeeded (a failed one clears VALID) */
+	mark_errors = j->j_errno != 0 || (!rerr && j->j_failed_commit != 0);
 	err = update_ext4_super(bdev, blocksize, mark_errors, rerr != 0);
 	if (!err)
 		err = sync_blockdev(bdev);

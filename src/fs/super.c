@@ -2,14 +2,27 @@
 /*
  * super.c - mount and unmount (ext4_fill_super / ext4_put_super).
  *
- * Mount validates before it trusts: the superblock is read raw from the
- * device (blk_rw_sync at byte 1024) and checked -- magic, block size, the
- * size the image must have, group geometry, feature bits -- before
- * libext2fs sees it, because ext2fs_open2 accepts features we cannot
- * maintain (libext2fs.md §3.6 step 2) and gives generic messages.  Then the
- * bdev page cache is built at the fs block size, ext2fs_open2 runs over our
- * io_manager, ext2fs_check_desc() refuses corrupted group descriptors, and
- * the bitmaps are loaded.  Any failure returns -errno with a one-line
+ * Mount validates before it trusts, in the order of __ext4_fill_super, and
+ * all of it before the journal is touched: the superblock is read raw from
+ * the device (blk_rw_sync at byte 1024) and checked by jfs_check_super() --
+ * magic, checksum type and superblock checksum (a bad one refuses ro and
+ * rw mounts, as the kernel's "VFS: Found ext4 filesystem with invalid
+ * superblock checksum"), block and inode sizes, feature bits, group and
+ * cluster geometry, the size the image must have -- before libext2fs sees
+ * it, because ext2fs_open2 accepts features we cannot maintain
+ * (libext2fs.md §3.6 step 2) and gives generic messages.  Then the bdev
+ * page cache is built at the fs block size and, with an internal journal,
+ * a read-only libext2fs over our io_manager checks the group descriptors
+ * (jfs_check_descriptors(): ext4_check_descriptors, a bad descriptor
+ * checksum refuses rw mounts only; then ext2fs_check_desc()), the journal
+ * inode (jfs_check_journal_inode(): ext4_get_journal_inode) and the journal
+ * superblock (jbd2_journal_check_superblock() through
+ * jbd2_journal_init_recovery(): jbd2's journal_check_superblock) -- on ro
+ * mounts too, as the kernel loads the journal there.  Only then can replay
+ * write.  The real ext2fs_open2 follows, the descriptors are checked again
+ * by libext2fs (and by the kernel's rules if no journal check ran), and the
+ * bitmaps are loaded.  `jbdlab replay` (replay.c) goes through the same
+ * functions.  Any failure returns -errno with a one-line
  * "jbdlab: IMAGE: reason" and leaves the image untouched: nothing is dirtied
  * before the last check, and the cache is torn down without writeback.
  *
@@ -65,6 +78,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 #include <time.h>
@@ -199,89 +213,394 @@ check_lfs:
 	return (uint64_t)res << bits;
 }
 
-/*
- * The raw checks (ext4_fill_super's geometry checks, plus the feature
- * policy).  Returns 0 or -errno with the reason in errbuf.
- */
-static int check_raw_super(struct jfs *fs, const struct ext2_super_block *sb, bool ro,
-			   char *errbuf, size_t errlen)
+/* Limits of fs/ext4/ext4.h that libext2fs spells differently or not at all. */
+#define EXT4_MAX_BLOCK_LOG_SIZE		16
+#define EXT4_MIN_BLOCK_LOG_SIZE		10
+#define EXT4_MAX_CLUSTER_LOG_SIZE	30
+
+__printf(3, 4)
+static int why(char *errbuf, size_t errlen, const char *fmt, ...)
 {
-	const char *img = fs->image;
-	uint64_t bs, blocks, need, groups;
+	va_list ap;
+
+	if (errbuf && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(errbuf, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return 0;
+}
+
+/*
+ * The feature policy of the mount (ext4_check_feature_compatibility() ->
+ * ext4_feature_set_ok(), with jbdlab's own list of what it can maintain):
+ * unknown incompat bits refuse any mount, known incompat features jbdlab
+ * cannot handle too, ro_compat features it cannot maintain a rw mount.
+ */
+static int check_feature_policy(const struct ext2_super_block *sb, bool ro, char *errbuf,
+				size_t errlen)
+{
 	uint32_t incompat = sb->s_feature_incompat, ro_compat = sb->s_feature_ro_compat;
-	uint32_t unknown;
+	uint32_t unknown = incompat & ~(JFS_INCOMPAT_SUPP | JFS_INCOMPAT_REFUSED);
 	char names[256];
 
-	if (sb->s_magic != EXT2_SUPER_MAGIC)
-		return mount_fail(errbuf, errlen, -EINVAL,
-				  "jbdlab: %s: not an ext2/3/4 filesystem (bad superblock magic 0x%04x)",
-				  img, sb->s_magic);
-	if (sb->s_rev_level > EXT2_DYNAMIC_REV)
-		return mount_fail(errbuf, errlen, -EINVAL,
-				  "jbdlab: %s: unsupported revision level %u", img, sb->s_rev_level);
-	if (sb->s_log_block_size > 6)
-		return mount_fail(errbuf, errlen, -EINVAL,
-				  "jbdlab: %s: invalid block size 2^(10+%u) (at most 64 KiB)",
-				  img, sb->s_log_block_size);
-	bs = 1024ULL << sb->s_log_block_size;
-	blocks = sb->s_blocks_count;
-	if (incompat & EXT4_FEATURE_INCOMPAT_64BIT)
-		blocks |= (uint64_t)sb->s_blocks_count_hi << 32;
-	if (!blocks)
-		return mount_fail(errbuf, errlen, -EINVAL, "jbdlab: %s: zero blocks count", img);
-	need = blocks * bs;
-	if (need / bs != blocks || need > fs->bdev->size)
-		return mount_fail(errbuf, errlen, -EINVAL,
-				  "jbdlab: %s: image is truncated: %llu blocks of %llu bytes need %llu bytes, the image has %llu",
-				  img, (unsigned long long)blocks, (unsigned long long)bs,
-				  (unsigned long long)need, (unsigned long long)fs->bdev->size);
-	if (sb->s_first_data_block >= blocks ||
-	    (bs == 1024 && sb->s_first_data_block != 1 &&
-	     !(ro_compat & EXT4_FEATURE_RO_COMPAT_BIGALLOC)) ||
-	    (bs > 1024 && sb->s_first_data_block != 0))
-		return mount_fail(errbuf, errlen, -EINVAL,
-				  "jbdlab: %s: bad geometry: first data block %u with %llu-byte blocks",
-				  img, sb->s_first_data_block, (unsigned long long)bs);
-	if (sb->s_blocks_per_group < 8 || sb->s_blocks_per_group > bs * 8 * 16 ||
-	    (!(ro_compat & EXT4_FEATURE_RO_COMPAT_BIGALLOC) &&
-	     (sb->s_blocks_per_group > bs * 8 || sb->s_clusters_per_group != sb->s_blocks_per_group)))
-		return mount_fail(errbuf, errlen, -EINVAL,
-				  "jbdlab: %s: bad geometry: %u blocks per group", img,
-				  sb->s_blocks_per_group);
-	if (sb->s_inodes_per_group < 1 || sb->s_inodes_per_group > bs * 8)
-		return mount_fail(errbuf, errlen, -EINVAL,
-				  "jbdlab: %s: bad geometry: %u inodes per group", img,
-				  sb->s_inodes_per_group);
-	if (sb->s_rev_level >= EXT2_DYNAMIC_REV &&
-	    (sb->s_inode_size < EXT2_GOOD_OLD_INODE_SIZE || sb->s_inode_size > bs ||
-	     (sb->s_inode_size & (sb->s_inode_size - 1))))
-		return mount_fail(errbuf, errlen, -EINVAL,
-				  "jbdlab: %s: bad inode size %u", img, sb->s_inode_size);
-	groups = DIV_ROUND_UP(blocks - sb->s_first_data_block, (uint64_t)sb->s_blocks_per_group);
-	if ((uint64_t)sb->s_inodes_per_group * groups != sb->s_inodes_count)
-		return mount_fail(errbuf, errlen, -EINVAL,
-				  "jbdlab: %s: bad geometry: inodes count %u != %u groups x %u inodes",
-				  img, sb->s_inodes_count, (unsigned int)groups, sb->s_inodes_per_group);
-
-	unknown = incompat & ~(JFS_INCOMPAT_SUPP | JFS_INCOMPAT_REFUSED);
 	if (unknown)
-		return mount_fail(errbuf, errlen, -EINVAL,
-				  "jbdlab: %s: unsupported incompat features 0x%x", img, unknown);
+		return why(errbuf, errlen, "unsupported incompat features 0x%x", unknown), -EINVAL;
 	if (incompat & JFS_INCOMPAT_REFUSED) {
 		feature_list(names, sizeof(names), incompat & JFS_INCOMPAT_REFUSED,
 			     incompat_names, ARRAY_SIZE(incompat_names));
-		return mount_fail(errbuf, errlen, -EOPNOTSUPP,
-				  "jbdlab: %s: unsupported incompat features 0x%x (%s)", img,
-				  incompat & JFS_INCOMPAT_REFUSED, names);
+		return why(errbuf, errlen, "unsupported incompat features 0x%x (%s)",
+			   incompat & JFS_INCOMPAT_REFUSED, names), -EOPNOTSUPP;
 	}
 	if (!ro && (ro_compat & ~JFS_RO_COMPAT_SUPP)) {
 		uint32_t bad = ro_compat & ~JFS_RO_COMPAT_SUPP;
 
 		feature_list(names, sizeof(names), bad, ro_compat_names, ARRAY_SIZE(ro_compat_names));
-		return mount_fail(errbuf, errlen, -EROFS,
-				  "jbdlab: %s: ro_compat features 0x%x (%s) cannot be maintained; mount read-only",
-				  img, bad, names[0] ? names : "unknown");
+		return why(errbuf, errlen,
+			   "ro_compat features 0x%x (%s) cannot be maintained; mount read-only",
+			   bad, names[0] ? names : "unknown"), -EROFS;
 	}
+	return 0;
+}
+
+/*
+ * jfs_check_super - the checks __ext4_fill_super() makes of the raw
+ * superblock before it reads anything else, in its order:
+ *   ext4_load_super(): magic; ext4_init_metadata_csum(): ext4_verify_csum_type()
+ *   and ext4_superblock_csum_verify() (crc32c(~0, bytes 0..1019)); the
+ *   log block size;
+ *   ext4_inode_info_init(): inode size, s_first_ino, the extra isize fields;
+ *   ext4_check_feature_compatibility(): the feature policy (mount only);
+ *   ext4_block_group_meta_init(): descriptor size of 64bit, blocks and
+ *   inodes per group;
+ *   ext4_handle_clustersize(): cluster size, blocks per group;
+ *   ext4_check_geometry(): reserved GDT blocks, blocks count vs the device,
+ *   first data block, groups count, inodes count; then the meta_bg bound
+ *   of __ext4_fill_super().
+ * The messages are the kernel's, shortened to one line.  Stricter than the
+ * kernel, because libext2fs needs it: s_rev_level must be 0 or 1
+ * (EXT2_ET_REV_TOO_HIGH), at least 8 blocks per group, and s_first_data_block
+ * exactly 1 for 1 KiB blocks (0 with bigalloc) and 0 for larger ones.
+ * s_log_groups_per_flex out of [1, 31] is not refused: ext4_fill_flex_info()
+ * then ignores the flex grouping.
+ * @policy: JFS_CHECK_NO_FEATURES (offline replay: e2fsck replays whatever
+ * libext2fs can open), JFS_CHECK_RO or JFS_CHECK_RW (the mount).
+ * No locks; reads only @sb.  0 or -errno with the reason in errbuf.
+ */
+int jfs_check_super(const struct ext2_super_block *sb, uint64_t dev_size, int policy,
+		    char *errbuf, size_t errlen)
+{
+	uint32_t incompat = sb->s_feature_incompat, ro_compat = sb->s_feature_ro_compat;
+	bool bigalloc = ro_compat & EXT4_FEATURE_RO_COMPAT_BIGALLOC;
+	uint64_t bs, blocks, need, groups, dev_blocks, clustersize;
+	unsigned int inode_size, first_ino, desc_size, inodes_per_block, desc_per_block, db_count;
+	int ret;
+
+	if (errbuf && errlen)
+		errbuf[0] = 0;
+	/* ext4_load_super() */
+	if (sb->s_magic != EXT2_SUPER_MAGIC)
+		return why(errbuf, errlen, "not an ext2/3/4 filesystem (bad superblock magic 0x%04x)",
+			   sb->s_magic), -EINVAL;
+	/* ext4_init_metadata_csum(): before anything else of the superblock is trusted */
+	if (ro_compat & EXT4_FEATURE_RO_COMPAT_METADATA_CSUM) {
+		uint32_t want;
+
+		if (sb->s_checksum_type != EXT2_CRC32C_CHKSUM)
+			return why(errbuf, errlen,
+				   "VFS: Found ext4 filesystem with unknown checksum algorithm (%u)",
+				   sb->s_checksum_type), -EINVAL;
+		want = crc32c(~0U, sb, offsetof(struct ext2_super_block, s_checksum));
+		if (ext2fs_le32_to_cpu(sb->s_checksum) != want)
+			return why(errbuf, errlen,
+				   "VFS: Found ext4 filesystem with invalid superblock checksum (0x%08x, computed 0x%08x).  Run e2fsck?",
+				   ext2fs_le32_to_cpu(sb->s_checksum), want), -EFSBADCRC;
+	}
+	if (sb->s_log_block_size > EXT4_MAX_BLOCK_LOG_SIZE - EXT4_MIN_BLOCK_LOG_SIZE)
+		return why(errbuf, errlen, "invalid log block size: %u (at most 64 KiB blocks)",
+			   sb->s_log_block_size), -EINVAL;
+	bs = 1024ULL << sb->s_log_block_size;
+	if (sb->s_rev_level > EXT2_DYNAMIC_REV)
+		return why(errbuf, errlen, "unsupported revision level %u", sb->s_rev_level), -EINVAL;
+
+	/* ext4_inode_info_init() */
+	if (sb->s_rev_level == EXT2_GOOD_OLD_REV) {
+		inode_size = EXT2_GOOD_OLD_INODE_SIZE;
+		first_ino = EXT2_GOOD_OLD_FIRST_INO;
+	} else {
+		inode_size = sb->s_inode_size;
+		first_ino = sb->s_first_ino;
+		if (first_ino < EXT2_GOOD_OLD_FIRST_INO)
+			return why(errbuf, errlen, "invalid first ino: %u", first_ino), -EINVAL;
+		if (inode_size < EXT2_GOOD_OLD_INODE_SIZE || inode_size > bs ||
+		    (inode_size & (inode_size - 1)))
+			return why(errbuf, errlen, "unsupported inode size: %u", inode_size), -EINVAL;
+		if (inode_size > EXT2_GOOD_OLD_INODE_SIZE &&
+		    (ro_compat & EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE)) {
+			unsigned int max = inode_size - EXT2_GOOD_OLD_INODE_SIZE;
+
+			if (sb->s_want_extra_isize > max)
+				return why(errbuf, errlen, "bad s_want_extra_isize: %u",
+					   sb->s_want_extra_isize), -EINVAL;
+			if (sb->s_min_extra_isize > max)
+				return why(errbuf, errlen, "bad s_min_extra_isize: %u",
+					   sb->s_min_extra_isize), -EINVAL;
+		}
+	}
+
+	/* ext4_check_feature_compatibility() */
+	if (policy != JFS_CHECK_NO_FEATURES) {
+		ret = check_feature_policy(sb, policy == JFS_CHECK_RO, errbuf, errlen);
+		if (ret)
+			return ret;
+	}
+
+	/* ext4_block_group_meta_init() */
+	desc_size = EXT2_MIN_DESC_SIZE;
+	if (incompat & EXT4_FEATURE_INCOMPAT_64BIT) {
+		desc_size = sb->s_desc_size;
+		if (desc_size < EXT2_MIN_DESC_SIZE_64BIT || desc_size > EXT2_MAX_DESC_SIZE ||
+		    (desc_size & (desc_size - 1)))
+			return why(errbuf, errlen, "unsupported descriptor size %u", desc_size), -EINVAL;
+	}
+	inodes_per_block = (unsigned int)(bs / inode_size);
+	if (sb->s_blocks_per_group == 0)
+		return why(errbuf, errlen, "VFS: Can't find ext4 filesystem (0 blocks per group)"),
+		       -EINVAL;
+	if (sb->s_inodes_per_group < inodes_per_block || sb->s_inodes_per_group > bs * 8)
+		return why(errbuf, errlen, "invalid inodes per group: %u", sb->s_inodes_per_group),
+		       -EINVAL;
+	desc_per_block = (unsigned int)(bs / desc_size);
+
+	/* ext4_handle_clustersize() */
+	clustersize = 1024ULL << (sb->s_log_cluster_size & 63);
+	if (bigalloc) {
+		if (sb->s_log_cluster_size < sb->s_log_block_size)
+			return why(errbuf, errlen, "cluster size (%llu) smaller than block size (%llu)",
+				   (unsigned long long)clustersize, (unsigned long long)bs), -EINVAL;
+		if (sb->s_log_cluster_size > EXT4_MAX_CLUSTER_LOG_SIZE - EXT4_MIN_BLOCK_LOG_SIZE)
+			return why(errbuf, errlen, "invalid log cluster size: %u",
+				   sb->s_log_cluster_size), -EINVAL;
+		if (sb->s_clusters_per_group > bs * 8)
+			return why(errbuf, errlen, "#clusters per group too big: %u",
+				   sb->s_clusters_per_group), -EINVAL;
+		if ((uint64_t)sb->s_blocks_per_group !=
+		    (uint64_t)sb->s_clusters_per_group * (clustersize / bs))
+			return why(errbuf, errlen,
+				   "blocks per group (%u) and clusters per group (%u) inconsistent",
+				   sb->s_blocks_per_group, sb->s_clusters_per_group), -EINVAL;
+	} else {
+		if (sb->s_log_cluster_size != sb->s_log_block_size)
+			return why(errbuf, errlen,
+				   "fragment/cluster size (2^(10+%u)) != block size (%llu)",
+				   sb->s_log_cluster_size, (unsigned long long)bs), -EINVAL;
+		if (sb->s_blocks_per_group > bs * 8)
+			return why(errbuf, errlen, "#blocks per group too big: %u",
+				   sb->s_blocks_per_group), -EINVAL;
+		if (sb->s_clusters_per_group != sb->s_blocks_per_group)
+			return why(errbuf, errlen,
+				   "blocks per group (%u) and clusters per group (%u) inconsistent",
+				   sb->s_blocks_per_group, sb->s_clusters_per_group), -EINVAL;
+	}
+	if (sb->s_blocks_per_group < 8)	/* libext2fs: EXT2_ET_CORRUPT_SUPERBLOCK */
+		return why(errbuf, errlen, "bad geometry: %u blocks per group",
+			   sb->s_blocks_per_group), -EINVAL;
+
+	/* ext4_check_geometry() */
+	if (sb->s_reserved_gdt_blocks > bs / 4)
+		return why(errbuf, errlen, "Number of reserved GDT blocks insanely large: %u",
+			   sb->s_reserved_gdt_blocks), -EINVAL;
+	blocks = sb->s_blocks_count;
+	if (incompat & EXT4_FEATURE_INCOMPAT_64BIT)
+		blocks |= (uint64_t)sb->s_blocks_count_hi << 32;
+	if (!blocks)
+		return why(errbuf, errlen, "zero blocks count"), -EINVAL;
+	need = blocks * bs;
+	dev_blocks = dev_size / bs;
+	if (need / bs != blocks || blocks > dev_blocks)
+		return why(errbuf, errlen,
+			   "image is truncated: bad geometry: block count %llu exceeds size of device (%llu blocks of %llu bytes)",
+			   (unsigned long long)blocks, (unsigned long long)dev_blocks,
+			   (unsigned long long)bs), -EINVAL;
+	if (sb->s_first_data_block >= blocks)
+		return why(errbuf, errlen,
+			   "bad geometry: first data block %u is beyond end of filesystem (%llu)",
+			   sb->s_first_data_block, (unsigned long long)blocks), -EINVAL;
+	if (sb->s_first_data_block == 0 && bs == 1024 && !bigalloc)
+		return why(errbuf, errlen,
+			   "bad geometry: first data block is 0 with a 1k block and cluster size"),
+		       -EINVAL;
+	if ((bs == 1024 && sb->s_first_data_block > 1) || (bs > 1024 && sb->s_first_data_block))
+		return why(errbuf, errlen, "bad geometry: first data block %u with %llu-byte blocks",
+			   sb->s_first_data_block, (unsigned long long)bs), -EINVAL;
+	groups = DIV_ROUND_UP(blocks - sb->s_first_data_block, (uint64_t)sb->s_blocks_per_group);
+	if (groups > (1ULL << 32) - desc_per_block)
+		return why(errbuf, errlen,
+			   "groups count too large: %llu (block count %llu, first data block %u, blocks per group %u)",
+			   (unsigned long long)groups, (unsigned long long)blocks,
+			   sb->s_first_data_block, sb->s_blocks_per_group), -EINVAL;
+	if ((uint64_t)sb->s_inodes_per_group * groups != sb->s_inodes_count)
+		return why(errbuf, errlen, "bad geometry: inodes count not valid: %u vs %llu",
+			   sb->s_inodes_count,
+			   (unsigned long long)groups * sb->s_inodes_per_group), -EINVAL;
+	/* __ext4_fill_super(), after ext4_check_geometry() */
+	db_count = (unsigned int)DIV_ROUND_UP(groups, (uint64_t)desc_per_block);
+	if ((incompat & EXT2_FEATURE_INCOMPAT_META_BG) && sb->s_first_meta_bg > db_count)
+		return why(errbuf, errlen,
+			   "first meta block group too large: %u (group descriptor block count %u)",
+			   sb->s_first_meta_bg, db_count), -EINVAL;
+	return 0;
+}
+
+/* jfs_check_super() for the mount, with the "jbdlab: IMAGE: " prefix. */
+static int check_raw_super(struct jfs *fs, const struct ext2_super_block *sb, bool ro,
+			   char *errbuf, size_t errlen)
+{
+	char reason[400];
+	int ret;
+
+	ret = jfs_check_super(sb, fs->bdev->size, ro ? JFS_CHECK_RO : JFS_CHECK_RW, reason,
+			      sizeof(reason));
+	if (ret)
+		return mount_fail(errbuf, errlen, ret, "jbdlab: %s: %s", fs->image, reason);
+	return 0;
+}
+
+/*
+ * jfs_check_descriptors - ext4_check_descriptors(), run by
+ * ext4_group_desc_init() before the journal is loaded: every group's block
+ * bitmap, inode bitmap and inode table inside its group (inside the fs with
+ * flex_bg), none on the superblock or the group 0 descriptor blocks, and
+ * the descriptor checksum (gdt_csum or metadata_csum).  As the kernel, a
+ * checksum failure refuses only a rw mount (@ro: the first failing group is
+ * still reported, -EFSBADCRC, after every location was checked); a bad
+ * location always refuses.  Simplification: the kernel tolerates a bitmap
+ * or table on the superblock/GDT on ro mounts too; here it is refused
+ * always, because ext2fs_check_desc(), which the mount runs next, refuses
+ * it anyway.  @e2fs: opened over the pre-replay image (checksum errors
+ * ignored).  No locks of its own (the caller holds what its io_manager
+ * needs).  0, -EFSCORRUPTED or -EFSBADCRC with the reason in errbuf.
+ */
+int jfs_check_descriptors(ext2_filsys e2fs, bool ro, char *errbuf, size_t errlen)
+{
+	struct ext2_super_block *es = e2fs->super;
+	bool flexbg = ext2fs_has_feature_flex_bg(es);
+	blk64_t first_block = es->s_first_data_block, last_block;
+	blk64_t sb_block = e2fs->blocksize == 1024 ? 1 : 0;	/* logical_sb_block */
+	blk64_t last_bg_block, blks[3];
+	unsigned int itb = es->s_inodes_per_group / (e2fs->blocksize / EXT2_INODE_SIZE(es));
+	unsigned int nbad = 0, gdb0;
+	static const char *const what[3] = { "Block bitmap", "Inode bitmap", "Inode table" };
+
+	if (errbuf && errlen)
+		errbuf[0] = 0;
+	/* ext4_bg_num_gdb(sb, 0) */
+	if (ext2fs_has_feature_meta_bg(es))
+		gdb0 = es->s_first_meta_bg ? es->s_first_meta_bg : 1;
+	else
+		gdb0 = e2fs->desc_blocks;
+	last_bg_block = sb_block + gdb0;
+	for (dgrp_t i = 0; i < e2fs->group_desc_count; i++) {
+		if (i == e2fs->group_desc_count - 1 || flexbg)
+			last_block = ext2fs_blocks_count(es) - 1;
+		else
+			last_block = first_block + es->s_blocks_per_group - 1;
+		blks[0] = ext2fs_block_bitmap_loc(e2fs, i);
+		blks[1] = ext2fs_inode_bitmap_loc(e2fs, i);
+		blks[2] = ext2fs_inode_table_loc(e2fs, i);
+		for (int k = 0; k < 3; k++) {
+			blk64_t end = blks[k] + (k == 2 ? itb : 1) - 1;
+
+			if (blks[k] == sb_block)
+				return why(errbuf, errlen,
+					   "ext4_check_descriptors: %s for group %u overlaps superblock",
+					   what[k], i), -EFSCORRUPTED;
+			if (blks[k] >= sb_block + 1 && blks[k] <= last_bg_block)
+				return why(errbuf, errlen,
+					   "ext4_check_descriptors: %s for group %u overlaps block group descriptors",
+					   what[k], i), -EFSCORRUPTED;
+			if (blks[k] < first_block || end > last_block || end < blks[k])
+				return why(errbuf, errlen,
+					   "ext4_check_descriptors: %s for group %u not in group (block %llu)!",
+					   what[k], i, (unsigned long long)blks[k]), -EFSCORRUPTED;
+		}
+		if (!ext2fs_group_desc_csum_verify(e2fs, i)) {
+			if (!nbad++)
+				why(errbuf, errlen,
+				    "ext4_check_descriptors: Checksum for group %u failed (%u!=%u)",
+				    i, ext2fs_group_desc_csum(e2fs, i), ext2fs_bg_checksum(e2fs, i));
+			if (!ro)
+				return -EFSBADCRC;
+		}
+		if (!flexbg)
+			first_block += es->s_blocks_per_group;
+	}
+	if (nbad > 1 && errbuf && errlen) {
+		size_t n = strlen(errbuf);
+
+		snprintf(errbuf + n, errlen - n, " (%u groups)", nbad);
+	}
+	return nbad ? -EFSBADCRC : 0;
+}
+
+/*
+ * jfs_check_journal_inode - ext4_get_journal_inode(): ext4_iget()'s
+ * inode number range (EXT4_IGET_SPECIAL: at least EXT4_ROOT_INO, at most
+ * s_inodes_count) and inode checksum (@verify_csum: the kernel's iget
+ * refuses a bad one, e2fsck's replay ignores it), then links ("journal
+ * inode is deleted"), a regular unencrypted file ("invalid journal inode");
+ * and the size jbd2_journal_init_inode() takes for j_total_len: at least
+ * JBD2_MIN_JOURNAL_BLOCKS (journal_reset(): "Journal too short"), at most
+ * the fs.  Fills *inode.  No locks of its own.  0 or -EFSCORRUPTED/-EFSBADCRC.
+ */
+int jfs_check_journal_inode(ext2_filsys e2fs, ext2_ino_t ino, bool verify_csum,
+			    struct ext2_inode_large *inode, char *errbuf, size_t errlen)
+{
+	uint64_t size, n;
+	unsigned int isize;
+	bool csum_ok;
+	errcode_t err;
+	void *raw;
+
+	if (errbuf && errlen)
+		errbuf[0] = 0;
+	if (ino < EXT2_ROOT_INO || ino > e2fs->super->s_inodes_count)
+		return why(errbuf, errlen, "iget: illegal inode #%u (the journal inode)", ino),
+		       -EFSCORRUPTED;
+	/* the whole on-disk inode: its checksum covers s_inode_size bytes */
+	isize = EXT2_INODE_SIZE(e2fs->super);
+	raw = calloc(1, isize > sizeof(*inode) ? isize : sizeof(*inode));
+	if (!raw)
+		return why(errbuf, errlen, "out of memory"), -ENOMEM;
+	err = ext2fs_read_inode_full(e2fs, ino, (struct ext2_inode *)raw, isize);
+	if (err) {
+		free(raw);
+		return why(errbuf, errlen, "no journal found: cannot read the journal inode %u: %s",
+			   ino, error_message(err)), -EFSCORRUPTED;
+	}
+	csum_ok = !verify_csum ||
+		  ext2fs_inode_csum_verify(e2fs, ino, (struct ext2_inode_large *)raw);
+	memcpy(inode, raw, sizeof(*inode));
+	free(raw);
+	if (!csum_ok)
+		return why(errbuf, errlen, "journal inode #%u: iget: checksum invalid", ino),
+		       -EFSBADCRC;
+	if (!inode->i_links_count)
+		return why(errbuf, errlen, "journal inode %u is deleted", ino), -EFSCORRUPTED;
+	if (!LINUX_S_ISREG(inode->i_mode) || (inode->i_flags & EXT4_ENCRYPT_FL))
+		return why(errbuf, errlen, "invalid journal inode %u (mode 0%o%s)", ino,
+			   inode->i_mode, inode->i_flags & EXT4_ENCRYPT_FL ? ", encrypted" : ""),
+		       -EFSCORRUPTED;
+	size = EXT2_I_SIZE(inode);
+	n = size / e2fs->blocksize;
+	if (n < JBD2_MIN_JOURNAL_BLOCKS)
+		return why(errbuf, errlen,
+			   "JBD2: journal file too short: journal inode %u has %llu bytes (%llu blocks, at least %u)",
+			   ino, (unsigned long long)size, (unsigned long long)n,
+			   JBD2_MIN_JOURNAL_BLOCKS), -EFSCORRUPTED;
+	if (n > ext2fs_blocks_count(e2fs->super) || n > UINT32_MAX)
+		return why(errbuf, errlen, "journal inode %u has a bad size %llu", ino,
+			   (unsigned long long)size), -EFSCORRUPTED;
 	return 0;
 }
 
@@ -453,10 +772,55 @@ static bool image_writable(const char *image)
 	return true;
 }
 
-/* Build fs->jmap with a read-only libext2fs opened only for it. */
-static int __mount_journal_map(struct jfs *fs, char *errbuf, size_t errlen)
+/*
+ * ext4_group_desc_init()'s ext4_check_descriptors() (jfs_check_descriptors:
+ * a bad checksum refuses a rw mount, and only warns on a ro one: then
+ * *bad_csum is set), then libext2fs' stricter ext2fs_check_desc() that the
+ * rest of the mount relies on.  Entry: fs lock held, mount phase, @e2fs
+ * over the page cache.
+ */
+static int __mount_check_descriptors(struct jfs *fs, ext2_filsys e2fs, bool kernel_checks,
+				     bool *bad_csum, char *errbuf, size_t errlen)
 {
+	char reason[300];
+	errcode_t err;
+	int ret = 0;
+
+	lockdep_assert_held(&fs->fs_lock);
+	if (kernel_checks)
+		ret = jfs_check_descriptors(e2fs, fs->ro, reason, sizeof(reason));
+	if (ret == -EFSBADCRC && fs->ro) {
+		*bad_csum = true;
+		fprintf(stderr, "jbdlab: %s: warning: %s; mounting read-only anyway, as the kernel does; run e2fsck\n",
+			fs->image, reason);
+	} else if (ret) {
+		return mount_fail(errbuf, errlen, -EUCLEAN,
+				  "jbdlab: %s: %s; group descriptors corrupted!", fs->image, reason);
+	}
+	err = ext2fs_check_desc(e2fs);
+	if (err)
+		return mount_fail(errbuf, errlen, -EUCLEAN,
+				  "jbdlab: %s: corrupted group descriptors: %s", fs->image,
+				  error_message(err));
+	return 0;
+}
+
+/*
+ * Before the journal is touched, with a read-only libext2fs opened only for
+ * it over the page cache (checksum errors ignored: jfs_check_super() has
+ * verified the superblock's): the group descriptors (ext4_group_desc_init),
+ * the journal inode (ext4_get_journal_inode), fs->jmap
+ * (jbd2_journal_init_inode's bmap) and the journal superblock
+ * (jbd2_journal_load -> load_superblock -> journal_check_superblock, with
+ * jbd2_journal_check_superblock() as recovery uses it).  Nothing is
+ * written.  Entry: fs lock held, mount phase, the page cache built.
+ */
+static int __mount_journal_map(struct jfs *fs, bool *gd_bad_csum, char *errbuf, size_t errlen)
+{
+	struct ext2_inode_large inode;
 	ext2_filsys tmp = NULL;
+	char reason[300];
+	journal_t *j;
 	errcode_t err;
 	int ret;
 
@@ -468,16 +832,26 @@ static int __mount_journal_map(struct jfs *fs, char *errbuf, size_t errlen)
 				  "jbdlab: %s: libext2fs cannot open it: %s", fs->image,
 				  error_message(err));
 	tmp->priv_data = fs;
-	err = ext2fs_check_desc(tmp);
-	if (err) {
-		ext2fs_free(tmp);
-		return mount_fail(errbuf, errlen, -EUCLEAN,
-				  "jbdlab: %s: corrupted group descriptors: %s", fs->image,
-				  error_message(err));
+	ret = __mount_check_descriptors(fs, tmp, true, gd_bad_csum, errbuf, errlen);
+	if (!ret) {
+		ret = jfs_check_journal_inode(tmp, tmp->super->s_journal_inum, true, &inode, reason,
+					      sizeof(reason));
+		if (ret)
+			mount_fail(errbuf, errlen, -EUCLEAN, "jbdlab: %s: error loading journal: %s",
+				   fs->image, reason);
 	}
-	ret = __jfs_journal_build_map(fs, tmp, errbuf, errlen);
+	if (!ret)
+		ret = __jfs_journal_build_map(fs, tmp, errbuf, errlen);
 	ext2fs_free(tmp);
-	return ret;
+	if (ret)
+		return ret;
+	j = jbd2_journal_init_recovery(fs->bdev, fs->jmap, fs->jmap_len, fs->blocksize, &ret,
+				       reason, sizeof(reason));
+	if (!j)
+		return mount_fail(errbuf, errlen, ret == -EOPNOTSUPP ? -EOPNOTSUPP : ret == -EIO ? -EIO : -EUCLEAN,
+				  "jbdlab: %s: error loading journal: %s", fs->image, reason);
+	jbd2_journal_free_recovery(j);
+	return 0;
 }
 
 /* ext4_setup_super() with a journal: needs_recovery on disk before the
@@ -514,7 +888,7 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 	struct jfs *fs;
 	ext2_filsys e2fs = NULL;
 	unsigned int blkbits, order;
-	bool internal, replay;
+	bool internal, replay, desc_checked = false, gd_bad_csum = false;
 	errcode_t err;
 	int ret;
 
@@ -592,21 +966,20 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 	mutex_lock(&fs->fs_lock);
 	fs->mount_phase = true;
 	current_jfs = fs;
-	if (internal && (replay || !fs->ro)) {
-		ret = __mount_journal_map(fs, errbuf, errlen);
+	if (internal && !fs->opts.norecovery) {
+		/*
+		 * ext4_fill_super's checks before the journal is touched, and
+		 * the journal's own (ext4_load_journal on ro mounts too: a bad
+		 * journal fails them).  A ro mount keeps no journal, but the
+		 * kernel's loads it, and a stale log (needs_recovery clear,
+		 * s_start set) is wiped there too:
+		 * jbd2_journal_wipe(journal, !really_read_only).
+		 */
+		ret = __mount_journal_map(fs, &gd_bad_csum, errbuf, errlen);
 		if (ret)
 			goto out_unlock;
-	} else if (internal && !fs->opts.norecovery) {
-		/*
-		 * A ro mount keeps no journal, but the kernel's loads it, and
-		 * a stale log (needs_recovery clear, s_start set) is wiped
-		 * there too: jbd2_journal_wipe(journal, !really_read_only).
-		 * Best effort up to the first sight of a stale log: a journal
-		 * that cannot be mapped is ignored, as jbdlab's ro mounts did.
-		 */
-		char why[256];
-
-		if (!__mount_journal_map(fs, why, sizeof(why)) && __jfs_journal_log_start(fs)) {
+		desc_checked = true;
+		if (fs->ro && !replay && __jfs_journal_log_start(fs)) {
 			if (fs->bdev->read_only && image_writable(image)) {
 				/* the kernel's device is writable: reopen the image
 				 * writable (only clean blocks are cached) */
@@ -666,12 +1039,20 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 	}
 	e2fs->priv_data = fs;
 	fs->e2fs = e2fs;
-	err = ext2fs_check_desc(e2fs);
-	if (err) {
-		ret = mount_fail(errbuf, errlen, -EUCLEAN,
-				 "jbdlab: %s: corrupted group descriptors: %s", image, error_message(err));
+	/* the kernel checks the descriptors once, before the journal (done
+	 * above if there is one); libext2fs' check runs on what it opened */
+	ret = __mount_check_descriptors(fs, e2fs, !desc_checked, &gd_bad_csum, errbuf, errlen);
+	if (ret)
 		goto out_unlock;
-	}
+	/*
+	 * A ro mount over a bad descriptor checksum: the kernel goes on and
+	 * trusts the descriptor; libext2fs then distrusts the group's uninit
+	 * flags and refuses its bitmap's checksum.  Simplification: such a
+	 * mount ignores libext2fs' checksum errors from here on (the kernel
+	 * would still report a bad inode or bitmap checksum when it meets one).
+	 */
+	if (gd_bad_csum)
+		e2fs->flags |= EXT2_FLAG_IGNORE_CSUM_ERRORS;
 	err = ext2fs_read_bitmaps(e2fs);
 	if (err) {
 		ret = mount_fail(errbuf, errlen, jfs_errno(err) == -EIO ? -EIO : -EUCLEAN,
