@@ -133,6 +133,9 @@ extern io_manager jfs_io_manager;
 extern __thread struct jfs *current_jfs;
 
 /* ---- super.c: the open-time checks, shared by mount and `jbdlab replay` ---- */
+/* Print a refusal's reason into errbuf (if any); returns 0, for
+ * "return jfs_msg(...), -EINVAL".  No locks. */
+int jfs_msg(char *errbuf, size_t errlen, const char *fmt, ...) __printf(3, 4);
 /* What jfs_check_super() asks of the features: nothing (offline replay),
  * or the mount's policy for a ro or a rw mount. */
 #define JFS_CHECK_NO_FEATURES	0

@@ -60,19 +60,6 @@
 
 #define REPLAY_CACHE_LIMIT	(256UL << 20)	/* the mount default (cache_size=) */
 
-__printf(3, 4)
-static int msg(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return 0;
-}
-
 static bool uuid_is_zero(const uint8_t *u)
 {
 	for (int i = 0; i < 16; i++)
@@ -108,20 +95,20 @@ static int check_raw_super(const char *image, struct ext2_super_block *sb, char 
 	int ret;
 
 	if (fd < 0)
-		return msg(errbuf, errlen, "cannot open: %s", strerror(errno)), -errno;
+		return jfs_msg(errbuf, errlen, "cannot open: %s", strerror(errno)), -errno;
 	if (fstat(fd, &st)) {
 		ret = -errno;
 		close(fd);
-		return msg(errbuf, errlen, "cannot stat: %s", strerror(-ret)), ret;
+		return jfs_msg(errbuf, errlen, "cannot stat: %s", strerror(-ret)), ret;
 	}
 	n = pread(fd, sb, sizeof(*sb), SUPERBLOCK_OFFSET);
 	close(fd);
 	if (n != (ssize_t)sizeof(*sb))
-		return msg(errbuf, errlen, "image too short for an ext4 superblock"), -EINVAL;
+		return jfs_msg(errbuf, errlen, "image too short for an ext4 superblock"), -EINVAL;
 	/* a journal device has no fs geometry: say what it is first */
 	if (sb->s_magic == EXT2_SUPER_MAGIC &&
 	    (sb->s_feature_incompat & EXT3_FEATURE_INCOMPAT_JOURNAL_DEV))
-		return msg(errbuf, errlen,
+		return jfs_msg(errbuf, errlen,
 			   "this is an external journal device, not a filesystem; not supported"),
 		       -EOPNOTSUPP;
 	ret = jfs_check_super(sb, (uint64_t)st.st_size, JFS_CHECK_NO_FEATURES, errbuf, errlen);
@@ -129,12 +116,12 @@ static int check_raw_super(const char *image, struct ext2_super_block *sb, char 
 		return ret;
 	if (!(sb->s_feature_compat & EXT3_FEATURE_COMPAT_HAS_JOURNAL)) {
 		if (sb->s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER)
-			return msg(errbuf, errlen,
+			return jfs_msg(errbuf, errlen,
 				   "needs_recovery is set but the filesystem has no journal"), -EUCLEAN;
-		return msg(errbuf, errlen, "the filesystem has no journal"), -ENOENT;
+		return jfs_msg(errbuf, errlen, "the filesystem has no journal"), -ENOENT;
 	}
 	if (!sb->s_journal_inum && (!uuid_is_zero(sb->s_journal_uuid) || sb->s_journal_dev))
-		return msg(errbuf, errlen, "external journal not supported"), -EOPNOTSUPP;
+		return jfs_msg(errbuf, errlen, "external journal not supported"), -EOPNOTSUPP;
 	return 0;
 }
 
@@ -188,7 +175,7 @@ static int journal_blockmap(const char *image, struct journal_map *jm, char *err
 	err = ext2fs_open2(image, NULL, EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0,
 			   unix_io_manager, &fs);
 	if (err)
-		return msg(errbuf, errlen, "libext2fs cannot open it: %s", error_message(err)),
+		return jfs_msg(errbuf, errlen, "libext2fs cannot open it: %s", error_message(err)),
 		       -EUCLEAN;
 	/*
 	 * The descriptors as the mount checks them (ext4_check_descriptors()
@@ -208,7 +195,7 @@ static int journal_blockmap(const char *image, struct journal_map *jm, char *err
 	err = ext2fs_check_desc(fs);
 	if (err) {
 		ret = -EUCLEAN;
-		msg(errbuf, errlen, "corrupted group descriptors: %s", error_message(err));
+		jfs_msg(errbuf, errlen, "corrupted group descriptors: %s", error_message(err));
 		goto out;
 	}
 	/* ext4_get_journal_inode(); e2fsck ignores the inode checksum */
@@ -223,21 +210,21 @@ static int journal_blockmap(const char *image, struct journal_map *jm, char *err
 	w.map = calloc(w.nblocks, sizeof(*w.map));
 	if (!w.map) {
 		ret = -ENOMEM;
-		msg(errbuf, errlen, "out of memory");
+		jfs_msg(errbuf, errlen, "out of memory");
 		goto out;
 	}
 	err = ext2fs_block_iterate3(fs, raw.s_journal_inum, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY,
 				    NULL, map_block, &w);
 	if (err || w.bad) {
 		ret = -EUCLEAN;
-		msg(errbuf, errlen, "cannot map the journal inode %u: %s", raw.s_journal_inum,
+		jfs_msg(errbuf, errlen, "cannot map the journal inode %u: %s", raw.s_journal_inum,
 		    err ? error_message(err) : "block out of range");
 		goto out;
 	}
 	for (unsigned int i = 0; i < w.nblocks; i++) {
 		if (!w.map[i]) {
 			ret = -EUCLEAN;
-			msg(errbuf, errlen, "journal inode %u has a hole at block %u", raw.s_journal_inum, i);
+			jfs_msg(errbuf, errlen, "journal inode %u has a hole at block %u", raw.s_journal_inum, i);
 			goto out;
 		}
 	}
@@ -330,7 +317,7 @@ int jfs_journal_replay_bdev(struct block_device *bdev, struct address_space *map
 	BUG_ON(bdev->bd_mapping != mapping);
 	BUG_ON((1U << mapping->blkbits) != blocksize);
 	memset(rep, 0, sizeof(*rep));
-	msg(errbuf, errlen, "%s", "");
+	jfs_msg(errbuf, errlen, "%s", "");
 
 	j = jbd2_journal_init_recovery(bdev, blockmap, nblocks, blocksize, &err, errbuf, errlen);
 	if (!j)
@@ -339,18 +326,18 @@ int jfs_journal_replay_bdev(struct block_device *bdev, struct address_space *map
 		j->j_recover_direct = false;
 	rep->needs_recovery = read_needs_recovery(bdev, blocksize, &err);
 	if (err) {
-		msg(errbuf, errlen, "cannot read the superblock");
+		jfs_msg(errbuf, errlen, "cannot read the superblock");
 		goto out;
 	}
 	rep->log_start = j->j_tail;
 	rep->journal_errno = j->j_errno;
 	if (!rep->needs_recovery) {
 		if (j->j_tail)
-			msg(errbuf, errlen,
+			jfs_msg(errbuf, errlen,
 			    "needs_recovery flag is clear but the journal has data (s_start %lu, tid %u): not replayed",
 			    j->j_tail, j->j_tail_sequence);
 		else
-			msg(errbuf, errlen, "journal is clean; nothing to do");
+			jfs_msg(errbuf, errlen, "journal is clean; nothing to do");
 		err = JFS_REPLAY_NOTHING;
 		goto out;
 	}
@@ -366,7 +353,7 @@ int jfs_journal_replay_bdev(struct block_device *bdev, struct address_space *map
 	rep->recover_err = rerr;
 	if (rerr == -EOPNOTSUPP) {
 		/* recovery stopped before PASS_REVOKE: nothing was written */
-		msg(errbuf, errlen,
+		jfs_msg(errbuf, errlen,
 		    "journal needs a fast-commit replay (transaction %u); not supported: run e2fsck -E journal_only",
 		    info.end_transaction);
 		err = rerr;
@@ -376,13 +363,13 @@ int jfs_journal_replay_bdev(struct block_device *bdev, struct address_space *map
 	 * mount fails and leaves it.  I/O and memory errors: never reset. */
 	reset = !rerr || (!(flags & JFS_REPLAY_KERNEL) && rerr != -EIO && rerr != -ENOMEM);
 	if (!reset) {
-		msg(errbuf, errlen, "recovery failed: %s", strerror(-rerr));
+		jfs_msg(errbuf, errlen, "recovery failed: %s", strerror(-rerr));
 		err = rerr;
 		goto out;
 	}
 	err = jbd2_journal_reset_after_recovery(j);
 	if (err) {
-		msg(errbuf, errlen, "cannot write the journal superblock: %s", strerror(-err));
+		jfs_msg(errbuf, errlen, "cannot write the journal superblock: %s", strerror(-err));
 		goto out;
 	}
 	/* e2fsck's recover_ext3_journal(): a corrupt commit marks the fs
@@ -392,7 +379,7 @@ int jfs_journal_replay_bdev(struct block_device *bdev, struct address_space *map
 	if (!err)
 		err = sync_blockdev(bdev);
 	if (err) {
-		msg(errbuf, errlen, "cannot write the superblock: %s", strerror(-err));
+		jfs_msg(errbuf, errlen, "cannot write the superblock: %s", strerror(-err));
 		goto out;
 	}
 	rep->replayed = true;
@@ -400,19 +387,19 @@ int jfs_journal_replay_bdev(struct block_device *bdev, struct address_space *map
 		const char *why = rerr == -EFSBADCRC ? "journal checksum error" : strerror(-rerr);
 
 		if (!info.nr_replays)
-			msg(errbuf, errlen,
+			jfs_msg(errbuf, errlen,
 			    "recovery failed (%s) at transaction %u; nothing replayed; journal reset, filesystem marked for fsck",
 			    why, info.end_transaction);
 		else
-			msg(errbuf, errlen,
+			jfs_msg(errbuf, errlen,
 			    "recovery of transactions %u..%u ended with an error (%s), %d blocks replayed; journal reset, filesystem marked for fsck",
 			    info.start_transaction, info.end_transaction - 1, why, info.nr_replays);
 		err = rerr;
 	} else if (info.end_transaction == info.start_transaction) {
-		msg(errbuf, errlen, "no complete transaction in the log (next tid %u); journal reset",
+		jfs_msg(errbuf, errlen, "no complete transaction in the log (next tid %u); journal reset",
 		    j->j_transaction_sequence);
 	} else {
-		msg(errbuf, errlen, "replayed transactions %u..%u (%d blocks, %d revoked)",
+		jfs_msg(errbuf, errlen, "replayed transactions %u..%u (%d blocks, %d revoked)",
 		    info.start_transaction, info.end_transaction - 1, info.nr_replays,
 		    info.nr_revoke_hits);
 	}
@@ -446,12 +433,12 @@ static int image_cache_open(const char *image, bool ro, unsigned int blocksize,
 	memset(c, 0, sizeof(*c));
 	err = blockdev_open(image, &o, &c->bdev);
 	if (err)
-		return msg(errbuf, errlen, "cannot open: %s", strerror(-err)), err;
+		return jfs_msg(errbuf, errlen, "cannot open: %s", strerror(-err)), err;
 	err = address_space_init(&c->mapping, c->bdev, c->bdev->size, blkbits, order,
 				 REPLAY_CACHE_LIMIT);
 	if (err) {
 		blockdev_close(c->bdev);
-		return msg(errbuf, errlen, "cannot build the page cache: %s", strerror(-err)), err;
+		return jfs_msg(errbuf, errlen, "cannot build the page cache: %s", strerror(-err)), err;
 	}
 	c->bdev->bd_mapping = &c->mapping;
 	c->mapping_up = true;

@@ -218,8 +218,8 @@ check_lfs:
 #define EXT4_MIN_BLOCK_LOG_SIZE		10
 #define EXT4_MAX_CLUSTER_LOG_SIZE	30
 
-__printf(3, 4)
-static int why(char *errbuf, size_t errlen, const char *fmt, ...)
+/* fs_internal.h: the reason of a refusal into errbuf; returns 0. */
+int jfs_msg(char *errbuf, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -245,18 +245,18 @@ static int check_feature_policy(const struct ext2_super_block *sb, bool ro, char
 	char names[256];
 
 	if (unknown)
-		return why(errbuf, errlen, "unsupported incompat features 0x%x", unknown), -EINVAL;
+		return jfs_msg(errbuf, errlen, "unsupported incompat features 0x%x", unknown), -EINVAL;
 	if (incompat & JFS_INCOMPAT_REFUSED) {
 		feature_list(names, sizeof(names), incompat & JFS_INCOMPAT_REFUSED,
 			     incompat_names, ARRAY_SIZE(incompat_names));
-		return why(errbuf, errlen, "unsupported incompat features 0x%x (%s)",
+		return jfs_msg(errbuf, errlen, "unsupported incompat features 0x%x (%s)",
 			   incompat & JFS_INCOMPAT_REFUSED, names), -EOPNOTSUPP;
 	}
 	if (!ro && (ro_compat & ~JFS_RO_COMPAT_SUPP)) {
 		uint32_t bad = ro_compat & ~JFS_RO_COMPAT_SUPP;
 
 		feature_list(names, sizeof(names), bad, ro_compat_names, ARRAY_SIZE(ro_compat_names));
-		return why(errbuf, errlen,
+		return jfs_msg(errbuf, errlen,
 			   "ro_compat features 0x%x (%s) cannot be maintained; mount read-only",
 			   bad, names[0] ? names : "unknown"), -EROFS;
 	}
@@ -300,28 +300,28 @@ int jfs_check_super(const struct ext2_super_block *sb, uint64_t dev_size, int po
 		errbuf[0] = 0;
 	/* ext4_load_super() */
 	if (sb->s_magic != EXT2_SUPER_MAGIC)
-		return why(errbuf, errlen, "not an ext2/3/4 filesystem (bad superblock magic 0x%04x)",
+		return jfs_msg(errbuf, errlen, "not an ext2/3/4 filesystem (bad superblock magic 0x%04x)",
 			   sb->s_magic), -EINVAL;
 	/* ext4_init_metadata_csum(): before anything else of the superblock is trusted */
 	if (ro_compat & EXT4_FEATURE_RO_COMPAT_METADATA_CSUM) {
 		uint32_t want;
 
 		if (sb->s_checksum_type != EXT2_CRC32C_CHKSUM)
-			return why(errbuf, errlen,
+			return jfs_msg(errbuf, errlen,
 				   "VFS: Found ext4 filesystem with unknown checksum algorithm (%u)",
 				   sb->s_checksum_type), -EINVAL;
 		want = crc32c(~0U, sb, offsetof(struct ext2_super_block, s_checksum));
 		if (ext2fs_le32_to_cpu(sb->s_checksum) != want)
-			return why(errbuf, errlen,
+			return jfs_msg(errbuf, errlen,
 				   "VFS: Found ext4 filesystem with invalid superblock checksum (0x%08x, computed 0x%08x).  Run e2fsck?",
 				   ext2fs_le32_to_cpu(sb->s_checksum), want), -EFSBADCRC;
 	}
 	if (sb->s_log_block_size > EXT4_MAX_BLOCK_LOG_SIZE - EXT4_MIN_BLOCK_LOG_SIZE)
-		return why(errbuf, errlen, "invalid log block size: %u (at most 64 KiB blocks)",
+		return jfs_msg(errbuf, errlen, "invalid log block size: %u (at most 64 KiB blocks)",
 			   sb->s_log_block_size), -EINVAL;
 	bs = 1024ULL << sb->s_log_block_size;
 	if (sb->s_rev_level > EXT2_DYNAMIC_REV)
-		return why(errbuf, errlen, "unsupported revision level %u", sb->s_rev_level), -EINVAL;
+		return jfs_msg(errbuf, errlen, "unsupported revision level %u", sb->s_rev_level), -EINVAL;
 
 	/* ext4_inode_info_init() */
 	if (sb->s_rev_level == EXT2_GOOD_OLD_REV) {
@@ -331,19 +331,19 @@ int jfs_check_super(const struct ext2_super_block *sb, uint64_t dev_size, int po
 		inode_size = sb->s_inode_size;
 		first_ino = sb->s_first_ino;
 		if (first_ino < EXT2_GOOD_OLD_FIRST_INO)
-			return why(errbuf, errlen, "invalid first ino: %u", first_ino), -EINVAL;
+			return jfs_msg(errbuf, errlen, "invalid first ino: %u", first_ino), -EINVAL;
 		if (inode_size < EXT2_GOOD_OLD_INODE_SIZE || inode_size > bs ||
 		    (inode_size & (inode_size - 1)))
-			return why(errbuf, errlen, "unsupported inode size: %u", inode_size), -EINVAL;
+			return jfs_msg(errbuf, errlen, "unsupported inode size: %u", inode_size), -EINVAL;
 		if (inode_size > EXT2_GOOD_OLD_INODE_SIZE &&
 		    (ro_compat & EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE)) {
 			unsigned int max = inode_size - EXT2_GOOD_OLD_INODE_SIZE;
 
 			if (sb->s_want_extra_isize > max)
-				return why(errbuf, errlen, "bad s_want_extra_isize: %u",
+				return jfs_msg(errbuf, errlen, "bad s_want_extra_isize: %u",
 					   sb->s_want_extra_isize), -EINVAL;
 			if (sb->s_min_extra_isize > max)
-				return why(errbuf, errlen, "bad s_min_extra_isize: %u",
+				return jfs_msg(errbuf, errlen, "bad s_min_extra_isize: %u",
 					   sb->s_min_extra_isize), -EINVAL;
 		}
 	}
@@ -361,14 +361,14 @@ int jfs_check_super(const struct ext2_super_block *sb, uint64_t dev_size, int po
 		desc_size = sb->s_desc_size;
 		if (desc_size < EXT2_MIN_DESC_SIZE_64BIT || desc_size > EXT2_MAX_DESC_SIZE ||
 		    (desc_size & (desc_size - 1)))
-			return why(errbuf, errlen, "unsupported descriptor size %u", desc_size), -EINVAL;
+			return jfs_msg(errbuf, errlen, "unsupported descriptor size %u", desc_size), -EINVAL;
 	}
 	inodes_per_block = (unsigned int)(bs / inode_size);
 	if (sb->s_blocks_per_group == 0)
-		return why(errbuf, errlen, "VFS: Can't find ext4 filesystem (0 blocks per group)"),
+		return jfs_msg(errbuf, errlen, "VFS: Can't find ext4 filesystem (0 blocks per group)"),
 		       -EINVAL;
 	if (sb->s_inodes_per_group < inodes_per_block || sb->s_inodes_per_group > bs * 8)
-		return why(errbuf, errlen, "invalid inodes per group: %u", sb->s_inodes_per_group),
+		return jfs_msg(errbuf, errlen, "invalid inodes per group: %u", sb->s_inodes_per_group),
 		       -EINVAL;
 	desc_per_block = (unsigned int)(bs / desc_size);
 
@@ -376,77 +376,77 @@ int jfs_check_super(const struct ext2_super_block *sb, uint64_t dev_size, int po
 	clustersize = 1024ULL << (sb->s_log_cluster_size & 63);
 	if (bigalloc) {
 		if (sb->s_log_cluster_size < sb->s_log_block_size)
-			return why(errbuf, errlen, "cluster size (%llu) smaller than block size (%llu)",
+			return jfs_msg(errbuf, errlen, "cluster size (%llu) smaller than block size (%llu)",
 				   (unsigned long long)clustersize, (unsigned long long)bs), -EINVAL;
 		if (sb->s_log_cluster_size > EXT4_MAX_CLUSTER_LOG_SIZE - EXT4_MIN_BLOCK_LOG_SIZE)
-			return why(errbuf, errlen, "invalid log cluster size: %u",
+			return jfs_msg(errbuf, errlen, "invalid log cluster size: %u",
 				   sb->s_log_cluster_size), -EINVAL;
 		if (sb->s_clusters_per_group > bs * 8)
-			return why(errbuf, errlen, "#clusters per group too big: %u",
+			return jfs_msg(errbuf, errlen, "#clusters per group too big: %u",
 				   sb->s_clusters_per_group), -EINVAL;
 		if ((uint64_t)sb->s_blocks_per_group !=
 		    (uint64_t)sb->s_clusters_per_group * (clustersize / bs))
-			return why(errbuf, errlen,
+			return jfs_msg(errbuf, errlen,
 				   "blocks per group (%u) and clusters per group (%u) inconsistent",
 				   sb->s_blocks_per_group, sb->s_clusters_per_group), -EINVAL;
 	} else {
 		if (sb->s_log_cluster_size != sb->s_log_block_size)
-			return why(errbuf, errlen,
+			return jfs_msg(errbuf, errlen,
 				   "fragment/cluster size (2^(10+%u)) != block size (%llu)",
 				   sb->s_log_cluster_size, (unsigned long long)bs), -EINVAL;
 		if (sb->s_blocks_per_group > bs * 8)
-			return why(errbuf, errlen, "#blocks per group too big: %u",
+			return jfs_msg(errbuf, errlen, "#blocks per group too big: %u",
 				   sb->s_blocks_per_group), -EINVAL;
 		if (sb->s_clusters_per_group != sb->s_blocks_per_group)
-			return why(errbuf, errlen,
+			return jfs_msg(errbuf, errlen,
 				   "blocks per group (%u) and clusters per group (%u) inconsistent",
 				   sb->s_blocks_per_group, sb->s_clusters_per_group), -EINVAL;
 	}
 	if (sb->s_blocks_per_group < 8)	/* libext2fs: EXT2_ET_CORRUPT_SUPERBLOCK */
-		return why(errbuf, errlen, "bad geometry: %u blocks per group",
+		return jfs_msg(errbuf, errlen, "bad geometry: %u blocks per group",
 			   sb->s_blocks_per_group), -EINVAL;
 
 	/* ext4_check_geometry() */
 	if (sb->s_reserved_gdt_blocks > bs / 4)
-		return why(errbuf, errlen, "Number of reserved GDT blocks insanely large: %u",
+		return jfs_msg(errbuf, errlen, "Number of reserved GDT blocks insanely large: %u",
 			   sb->s_reserved_gdt_blocks), -EINVAL;
 	blocks = sb->s_blocks_count;
 	if (incompat & EXT4_FEATURE_INCOMPAT_64BIT)
 		blocks |= (uint64_t)sb->s_blocks_count_hi << 32;
 	if (!blocks)
-		return why(errbuf, errlen, "zero blocks count"), -EINVAL;
+		return jfs_msg(errbuf, errlen, "zero blocks count"), -EINVAL;
 	need = blocks * bs;
 	dev_blocks = dev_size / bs;
 	if (need / bs != blocks || blocks > dev_blocks)
-		return why(errbuf, errlen,
+		return jfs_msg(errbuf, errlen,
 			   "image is truncated: bad geometry: block count %llu exceeds size of device (%llu blocks of %llu bytes)",
 			   (unsigned long long)blocks, (unsigned long long)dev_blocks,
 			   (unsigned long long)bs), -EINVAL;
 	if (sb->s_first_data_block >= blocks)
-		return why(errbuf, errlen,
+		return jfs_msg(errbuf, errlen,
 			   "bad geometry: first data block %u is beyond end of filesystem (%llu)",
 			   sb->s_first_data_block, (unsigned long long)blocks), -EINVAL;
 	if (sb->s_first_data_block == 0 && bs == 1024 && !bigalloc)
-		return why(errbuf, errlen,
+		return jfs_msg(errbuf, errlen,
 			   "bad geometry: first data block is 0 with a 1k block and cluster size"),
 		       -EINVAL;
 	if ((bs == 1024 && sb->s_first_data_block > 1) || (bs > 1024 && sb->s_first_data_block))
-		return why(errbuf, errlen, "bad geometry: first data block %u with %llu-byte blocks",
+		return jfs_msg(errbuf, errlen, "bad geometry: first data block %u with %llu-byte blocks",
 			   sb->s_first_data_block, (unsigned long long)bs), -EINVAL;
 	groups = DIV_ROUND_UP(blocks - sb->s_first_data_block, (uint64_t)sb->s_blocks_per_group);
 	if (groups > (1ULL << 32) - desc_per_block)
-		return why(errbuf, errlen,
+		return jfs_msg(errbuf, errlen,
 			   "groups count too large: %llu (block count %llu, first data block %u, blocks per group %u)",
 			   (unsigned long long)groups, (unsigned long long)blocks,
 			   sb->s_first_data_block, sb->s_blocks_per_group), -EINVAL;
 	if ((uint64_t)sb->s_inodes_per_group * groups != sb->s_inodes_count)
-		return why(errbuf, errlen, "bad geometry: inodes count not valid: %u vs %llu",
+		return jfs_msg(errbuf, errlen, "bad geometry: inodes count not valid: %u vs %llu",
 			   sb->s_inodes_count,
 			   (unsigned long long)groups * sb->s_inodes_per_group), -EINVAL;
 	/* __ext4_fill_super(), after ext4_check_geometry() */
 	db_count = (unsigned int)DIV_ROUND_UP(groups, (uint64_t)desc_per_block);
 	if ((incompat & EXT2_FEATURE_INCOMPAT_META_BG) && sb->s_first_meta_bg > db_count)
-		return why(errbuf, errlen,
+		return jfs_msg(errbuf, errlen,
 			   "first meta block group too large: %u (group descriptor block count %u)",
 			   sb->s_first_meta_bg, db_count), -EINVAL;
 	return 0;
@@ -512,21 +512,21 @@ int jfs_check_descriptors(ext2_filsys e2fs, bool ro, char *errbuf, size_t errlen
 			blk64_t end = blks[k] + (k == 2 ? itb : 1) - 1;
 
 			if (blks[k] == sb_block)
-				return why(errbuf, errlen,
+				return jfs_msg(errbuf, errlen,
 					   "ext4_check_descriptors: %s for group %u overlaps superblock",
 					   what[k], i), -EFSCORRUPTED;
 			if (blks[k] >= sb_block + 1 && blks[k] <= last_bg_block)
-				return why(errbuf, errlen,
+				return jfs_msg(errbuf, errlen,
 					   "ext4_check_descriptors: %s for group %u overlaps block group descriptors",
 					   what[k], i), -EFSCORRUPTED;
 			if (blks[k] < first_block || end > last_block || end < blks[k])
-				return why(errbuf, errlen,
+				return jfs_msg(errbuf, errlen,
 					   "ext4_check_descriptors: %s for group %u not in group (block %llu)!",
 					   what[k], i, (unsigned long long)blks[k]), -EFSCORRUPTED;
 		}
 		if (!ext2fs_group_desc_csum_verify(e2fs, i)) {
 			if (!nbad++)
-				why(errbuf, errlen,
+				jfs_msg(errbuf, errlen,
 				    "ext4_check_descriptors: Checksum for group %u failed (%u!=%u)",
 				    i, ext2fs_group_desc_csum(e2fs, i), ext2fs_bg_checksum(e2fs, i));
 			if (!ro)
@@ -565,17 +565,17 @@ int jfs_check_journal_inode(ext2_filsys e2fs, ext2_ino_t ino, bool verify_csum,
 	if (errbuf && errlen)
 		errbuf[0] = 0;
 	if (ino < EXT2_ROOT_INO || ino > e2fs->super->s_inodes_count)
-		return why(errbuf, errlen, "iget: illegal inode #%u (the journal inode)", ino),
+		return jfs_msg(errbuf, errlen, "iget: illegal inode #%u (the journal inode)", ino),
 		       -EFSCORRUPTED;
 	/* the whole on-disk inode: its checksum covers s_inode_size bytes */
 	isize = EXT2_INODE_SIZE(e2fs->super);
 	raw = calloc(1, isize > sizeof(*inode) ? isize : sizeof(*inode));
 	if (!raw)
-		return why(errbuf, errlen, "out of memory"), -ENOMEM;
+		return jfs_msg(errbuf, errlen, "out of memory"), -ENOMEM;
 	err = ext2fs_read_inode_full(e2fs, ino, (struct ext2_inode *)raw, isize);
 	if (err) {
 		free(raw);
-		return why(errbuf, errlen, "no journal found: cannot read the journal inode %u: %s",
+		return jfs_msg(errbuf, errlen, "no journal found: cannot read the journal inode %u: %s",
 			   ino, error_message(err)), -EFSCORRUPTED;
 	}
 	csum_ok = !verify_csum ||
@@ -583,23 +583,23 @@ int jfs_check_journal_inode(ext2_filsys e2fs, ext2_ino_t ino, bool verify_csum,
 	memcpy(inode, raw, sizeof(*inode));
 	free(raw);
 	if (!csum_ok)
-		return why(errbuf, errlen, "journal inode #%u: iget: checksum invalid", ino),
+		return jfs_msg(errbuf, errlen, "journal inode #%u: iget: checksum invalid", ino),
 		       -EFSBADCRC;
 	if (!inode->i_links_count)
-		return why(errbuf, errlen, "journal inode %u is deleted", ino), -EFSCORRUPTED;
+		return jfs_msg(errbuf, errlen, "journal inode %u is deleted", ino), -EFSCORRUPTED;
 	if (!LINUX_S_ISREG(inode->i_mode) || (inode->i_flags & EXT4_ENCRYPT_FL))
-		return why(errbuf, errlen, "invalid journal inode %u (mode 0%o%s)", ino,
+		return jfs_msg(errbuf, errlen, "invalid journal inode %u (mode 0%o%s)", ino,
 			   inode->i_mode, inode->i_flags & EXT4_ENCRYPT_FL ? ", encrypted" : ""),
 		       -EFSCORRUPTED;
 	size = EXT2_I_SIZE(inode);
 	n = size / e2fs->blocksize;
 	if (n < JBD2_MIN_JOURNAL_BLOCKS)
-		return why(errbuf, errlen,
+		return jfs_msg(errbuf, errlen,
 			   "JBD2: journal file too short: journal inode %u has %llu bytes (%llu blocks, at least %u)",
 			   ino, (unsigned long long)size, (unsigned long long)n,
 			   JBD2_MIN_JOURNAL_BLOCKS), -EFSCORRUPTED;
 	if (n > ext2fs_blocks_count(e2fs->super) || n > UINT32_MAX)
-		return why(errbuf, errlen, "journal inode %u has a bad size %llu", ino,
+		return jfs_msg(errbuf, errlen, "journal inode %u has a bad size %llu", ino,
 			   (unsigned long long)size), -EFSCORRUPTED;
 	return 0;
 }

@@ -205,33 +205,35 @@ def mkcase(seed, k, basedir, bases, out):
     desc = "%s: %s, block %d, %d bit(s) at byte.bit %s" % (name, tg["what"], tg["block"], nbits, flips)
     print("BASE=%s KIND=%s BLOCK=%d BS=%d DESC=%s" % (name, kind, tg["block"], bs, shlex.quote(desc)))
 
-def walk(mnt, out):
-    ops = errs = 0
-    byerr = {}
-    dead = []
-    n = 0
-    seen = set()
-    def op(what, fn, *a, **kw):
-        nonlocal ops, errs
-        ops += 1
+class Ops:
+    """Counts the operations of a walk or a write phase and their errors by
+    errno; a dead daemon (ENOTCONN) writes the summary, says DEAD, exits 3."""
+    def __init__(self, out):
+        self.out, self.ops, self.errs, self.byerr = out, 0, 0, {}
+    def __call__(self, what, fn, *a, **kw):
+        self.ops += 1
         try:
             return fn(*a, **kw)
         except OSError as e:
-            errs += 1
+            self.errs += 1
             nm = errno.errorcode.get(e.errno, str(e.errno))
-            byerr[nm] = byerr.get(nm, 0) + 1
+            self.byerr[nm] = self.byerr.get(nm, 0) + 1
             if e.errno in (errno.ENOTCONN, errno.ECONNABORTED):
-                dead.append("%s %s: %s" % (what, a[0] if a else "", e))
-                raise SystemExit(finish())
+                self.finish()
+                print("DEAD: %s %s: %s" % (what, a[0] if a else "", e))
+                raise SystemExit(3)
             return None
-    def finish():
-        s = "ops=%d errors=%d%s" % (ops, errs, "".join(" %s:%d" % kv for kv in sorted(byerr.items())))
-        open(out, "w").write(s + "\n")
+    def finish(self):
+        s = "ops=%d errors=%d%s" % (self.ops, self.errs,
+                                    "".join(" %s:%d" % kv for kv in sorted(self.byerr.items())))
+        open(self.out, "w").write(s + "\n")
         print(s)
-        if dead:
-            print("DEAD: " + dead[0])
-            return 3
         return 0
+
+def walk(mnt, out):
+    op = Ops(out)
+    n = 0
+    seen = set()
     def readfile(p):
         h = hashlib.md5()
         with open(p, "rb") as f:
@@ -273,24 +275,10 @@ def walk(mnt, out):
                 op("read", readfile, p)
             elif stat.S_ISLNK(st.st_mode):
                 op("readlink", os.readlink, p)	# never followed: it may point anywhere
-    return finish()
+    return op.finish()
 
 def writephase(mnt, out):
-    ops = errs = 0
-    byerr = {}
-    def op(what, fn, *a, **kw):
-        nonlocal ops, errs
-        ops += 1
-        try:
-            return fn(*a, **kw)
-        except OSError as e:
-            errs += 1
-            nm = errno.errorcode.get(e.errno, str(e.errno))
-            byerr[nm] = byerr.get(nm, 0) + 1
-            if e.errno in (errno.ENOTCONN, errno.ECONNABORTED):
-                print("DEAD: %s: %s" % (what, e))
-                raise SystemExit(3)
-            return None
+    op = Ops(out)
     def create_write(p, size, fsync):
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
@@ -317,10 +305,7 @@ def writephase(mnt, out):
     op("rename", os.rename, os.path.join(mnt, "d1", "f4"), os.path.join(mnt, "bigdir", "f4_moved"))
     op("unlink", os.unlink, os.path.join(mnt, "d1", "f5"))
     op("sync", os.sync)
-    s = "ops=%d errors=%d%s" % (ops, errs, "".join(" %s:%d" % kv for kv in sorted(byerr.items())))
-    open(out, "w").write(s + "\n")
-    print(s)
-    return 0
+    return op.finish()
 
 def log_blocks(log, bs):
     """Blocks of the logged device that the dm-log-writes log LOG writes."""
