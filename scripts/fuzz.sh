@@ -136,8 +136,8 @@ run() {
 		local pids=() k role
 		for k in $(seq 1 "$jobs"); do
 			role=(-S "s$k"); [ "$k" = 1 ] && role=(-M main)
-			AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
-				timeout --signal=INT $((seconds + 5)) afl-fuzz "${role[@]}" -s $((seed + k - 1)) \
+			env -u ASAN_OPTIONS -u UBSAN_OPTIONS AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 \
+				AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 timeout --signal=INT $((seconds + 5)) afl-fuzz "${role[@]}" -s $((seed + k - 1)) \
 				-V "$seconds" -t 10000 -i "$dir/corpus" -o "$dir/afl" -- build-afl/jbdlab-fuzz \
 				>"$dir/logs/afl$k.txt" 2>&1 &
 			pids+=($!)
@@ -145,6 +145,7 @@ run() {
 		for k in "${pids[@]}"; do wait "$k"; done
 		local f
 		for f in "$dir"/afl/*/fuzzer_stats; do
+			[ -f "$f" ] || { echo "fuzz.sh: afl-fuzz did not run: $(tail -n 3 "$dir"/logs/afl*.txt)"; return 1; }
 			awk -v n="$(basename "$(dirname "$f")")" '/^(execs_done|execs_per_sec|edges_found|total_edges|saved_crashes|saved_hangs) /{a[$1]=$3} END{printf "fuzz.sh: afl %s: %s execs, %s execs/s, edges %s of %s, crashes %s, hangs %s\n", n, a["execs_done"], a["execs_per_sec"], a["edges_found"], a["total_edges"], a["saved_crashes"], a["saved_hangs"]}' "$f"
 		done
 		! ls "$dir"/afl/*/crashes/id* "$dir"/afl/*/hangs/id* >/dev/null 2>&1
