@@ -85,7 +85,7 @@ report() {
 	done
 	corp=$(ls "$dir/corpus" 2>/dev/null | wc -l)
 	local crashes
-	crashes=$(ls "$dir/crashes" 2>/dev/null | grep -cE '^(crash|timeout|oom|leak|slow-unit)-' || true)
+	crashes=$(ls "$dir/crashes" 2>/dev/null | grep -cE '^(crash|timeout|oom|leak)-' || true)
 	local pcs
 	pcs=$(grep -hoE 'Loaded 1 modules +\(([0-9]+) inline 8-bit counters' "$dir"/logs/*.log 2>/dev/null |
 		head -n1 | grep -oE '[0-9]+ inline' | grep -oE '[0-9]+')
