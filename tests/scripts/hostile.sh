@@ -586,9 +586,26 @@ check_silent() {
 	fi
 }
 
+# run_phase CMD WHAT DURING DAEMONLOG: the walker's CMD (walk -> walk.out,
+# writephase -> write.out) against $MNT; a hang, a dead daemon or a failure
+# of the walker is a failure of the case.
+run_phase() {
+	local cmd=$1 what=$2 during=$3 dlog=$4 rc=0 out
+	out=$T/${cmd%phase}
+	timeout -s KILL 60 python3 "$H" "$cmd" "$MNT" "$out.out" >"$out.stdout" 2>&1 || rc=$?
+	if [ $rc = 137 ]; then
+		cfail "$what hung (killed after 60 s)"
+	elif [ $rc = 3 ]; then
+		cfail "the daemon died during $during: $(grep DEAD "$out.stdout" || true); its last lines:
+$(tail -n 8 "$dlog")"
+	elif [ $rc != 0 ]; then
+		cfail "$what failed (exit $rc): $(tail -n 3 "$out.stdout")"
+	fi
+}
+
 run_case() {
 	CK=$1
-	local rc=0 eval_out lines msg walk_rc
+	local rc=0 eval_out lines msg
 	CASE_FAILED=0
 	DESC="?"
 	eval_out=$(python3 "$H" mkcase "$SEED" "$CK" "$T/bases" "$BASES" "$T/case.img")
@@ -653,18 +670,9 @@ $(head -n 6 "$T/daemon.walk.log")"
 	3) cfail "the daemon exited (status $DRC) but left the mount behind";;
 	0)
 		N_MOUNTED=$((N_MOUNTED + 1))
-		walk_rc=0
-		timeout -s KILL 60 python3 "$H" walk "$MNT" "$T/walk.out" >"$T/walk.stdout" 2>&1 || walk_rc=$?
+		run_phase walk "the read-only walk" "the walk" "$T/daemon.walk.log"
 		local ws
 		ws=$(head -n 1 "$T/walk.out" 2>/dev/null || true)
-		if [ $walk_rc = 137 ]; then
-			cfail "the read-only walk hung (killed after 60 s)"
-		elif [ $walk_rc = 3 ]; then
-			cfail "the daemon died during the walk: $(grep DEAD "$T/walk.stdout" || true); its last lines:
-$(tail -n 8 "$T/daemon.walk.log")"
-		elif [ $walk_rc != 0 ]; then
-			cfail "the walk failed (exit $walk_rc): $(tail -n 3 "$T/walk.stdout")"
-		fi
 		if [ -n "$ws" ]; then
 			# shellcheck disable=SC2086  # split into its fields
 			set -- $ws
@@ -691,16 +699,7 @@ $(tail -n 8 "$T/daemon.walk.log")"
 		elif [ $rc != 0 ]; then
 			cfail "write phase: the second mount hung or left a mount behind (rc $rc)"
 		else
-			walk_rc=0
-			timeout -s KILL 60 python3 "$H" writephase "$MNT" "$T/write.out" >"$T/write.stdout" 2>&1 || walk_rc=$?
-			if [ $walk_rc = 137 ]; then
-				cfail "write phase hung (killed after 60 s)"
-			elif [ $walk_rc = 3 ]; then
-				cfail "the daemon died during the write phase: $(grep DEAD "$T/write.stdout" || true); its last lines:
-$(tail -n 8 "$T/daemon.write.log")"
-			elif [ $walk_rc != 0 ]; then
-				cfail "write phase failed (exit $walk_rc): $(tail -n 3 "$T/write.stdout")"
-			fi
+			run_phase writephase "write phase" "the write phase" "$T/daemon.write.log"
 			ws=$(head -n 1 "$T/write.out" 2>/dev/null || true)
 			if [ -n "$ws" ]; then
 				# shellcheck disable=SC2086  # split into its fields
