@@ -211,6 +211,8 @@ struct jfs_replay_report {
 	int nr_replays, nr_revokes, nr_revoke_hits;
 	int journal_errno;		/* the journal superblock's s_errno */
 	int recover_err;		/* jbd2_journal_recover()'s result */
+	bool recovered;			/* jbd2_journal_recover() ran: nothing before it
+					 * depends on JFS_REPLAY_PAGECACHE */
 };
 
 #define JFS_REPLAY_NOTHING	1	/* positive return: nothing to do */

@@ -73,6 +73,7 @@ struct folio {
 	uint64_t generation;		/* [const] distinct per allocation (model: reuse count) */
 	struct list_head lru;		/* mapping LRU [mapping->lru_lock]; quarantine [quarantine lock] */
 	uint64_t freed_seq;		/* [quarantine lock] order in quarantine */
+	struct folio *qhash_next;	/* [quarantine lock] quarantine hash chain */
 };
 
 static inline size_t folio_size(const struct folio *f) { return PAGE_SIZE << f->order; }

@@ -342,6 +342,7 @@ int jfs_journal_replay_bdev(struct block_device *bdev, struct address_space *map
 		goto out;
 	}
 
+	rep->recovered = true;
 	rerr = jbd2_journal_recover_info(j, &info);
 	rep->start_tid = info.start_transaction;
 	rep->end_tid = info.end_transaction;

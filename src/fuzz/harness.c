@@ -12,13 +12,19 @@
  * libext2fs (the fuzz bytes never touch the journal inode), as
  * ext4_get_journal_inode() + jbd2_journal_bmap() would give it.
  *
+ * The block device stays open from a template's first run to
+ * jfz_cleanup(): every run gets a fresh page cache (address_space_init/
+ * destroy, as a mount's), but the device and its I/O thread are the same,
+ * drained between runs (blk_drain in address_space_destroy), so an exec
+ * does not pay a thread start, an open and a close.
+ *
  * Templates: mke2fs -t ext4 with a 1024-block journal, fixed UUID and
  * hash seed, needs_recovery then set by hand (superblock checksum
  * recomputed).  Built on first use, one per (block size, 64bit, csum).
  *
  * Locking rules: single-threaded (jfz.h); the written maps are set
- * atomically by the I/O thread of the one open block device and read
- * after blockdev_close() has drained it.
+ * atomically by the I/O thread of the template's block device and read
+ * after address_space_destroy() has drained it (blk_drain).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +56,7 @@ struct template {
 	int memfd;
 	char path[64];			/* /proc/self/fd/N */
 	char *media;			/* the memfd, mapped shared: what the device sees */
+	struct block_device *bdev;	/* the memfd opened, from the first run on */
 	char *orig;			/* the template as built */
 	char *base;			/* orig + the current input (the image before replay);
 					 * valid on the touched chunks only */
@@ -243,6 +250,8 @@ void jfz_cleanup(void)
 
 		if (!t->built)
 			continue;
+		if (t->bdev)
+			blockdev_close(t->bdev);
 		if (t->media) {
 			munmap(t->media, t->size);
 			close(t->memfd);
@@ -354,7 +363,6 @@ static void reset_media(struct template *t)
 
 static int replay_once(struct template *t, unsigned int flags, struct jfz_outcome *o)
 {
-	struct blockdev_opts bo = { .written_map = t->written };
 	struct jfs_replay_report rep;
 	struct address_space mapping;
 	struct block_device *bdev;
@@ -362,21 +370,24 @@ static int replay_once(struct template *t, unsigned int flags, struct jfz_outcom
 	int err;
 
 	memset(o, 0, sizeof(*o));
-	err = blockdev_open(t->path, &bo, &bdev);
-	if (err)
-		return err;
+	if (!t->bdev) {
+		struct blockdev_opts bo = { .written_map = t->written };
+
+		err = blockdev_open(t->path, &bo, &t->bdev);
+		if (err)
+			return err;
+	}
+	bdev = t->bdev;
 	err = address_space_init(&mapping, bdev, bdev->size, blkbits,
 				 blkbits > PAGE_SHIFT ? blkbits - PAGE_SHIFT : 0, 64UL << 20);
-	if (err) {
-		blockdev_close(bdev);
+	if (err)
 		return err;
-	}
 	bdev->bd_mapping = &mapping;
 	o->ret = jfs_journal_replay_bdev(bdev, &mapping, t->jmap, t->jlen, t->bs, flags, &rep,
 					 o->msg, sizeof(o->msg));
 	invalidate_bh_lrus();
-	address_space_destroy(&mapping);
-	blockdev_close(bdev);
+	address_space_destroy(&mapping);	/* drains the device: the written bits are final */
+	bdev->bd_mapping = NULL;
 	o->replayed = rep.replayed;
 	o->nr_replays = rep.nr_replays;
 	o->nr_revokes = rep.nr_revokes;
@@ -385,6 +396,7 @@ static int replay_once(struct template *t, unsigned int flags, struct jfz_outcom
 	o->end_tid = rep.end_tid;
 	o->next_tid = rep.next_tid;
 	o->failed_commit = rep.failed_commit;
+	o->recovered = rep.recovered;
 	for (unsigned long w = 0; w < (t->nchunks + BITS - 1) / BITS; w++)
 		o->written_chunks += (unsigned int)__builtin_popcountl(atomic_load(&t->written[w]));
 	return 0;
@@ -451,7 +463,8 @@ static bool same_outcome(const struct jfz_outcome *a, const struct jfz_outcome *
 	return a->ret == b->ret && a->replayed == b->replayed && a->nr_replays == b->nr_replays &&
 	       a->nr_revokes == b->nr_revokes && a->nr_revoke_hits == b->nr_revoke_hits &&
 	       a->start_tid == b->start_tid && a->end_tid == b->end_tid &&
-	       a->next_tid == b->next_tid && a->failed_commit == b->failed_commit;
+	       a->next_tid == b->next_tid && a->failed_commit == b->failed_commit &&
+	       a->recovered == b->recovered;
 }
 
 /*
@@ -520,8 +533,8 @@ int jfz_run(const uint8_t *data, size_t size, struct jfz_outcome *out, char *why
 		goto out;
 	}
 	ret = check_run(t, cfg, &a, "offline", why, whylen);
-	if (ret || one_layer())
-		goto out;
+	if (ret || one_layer() || !a.recovered)
+		goto out;	/* !recovered: the page-cache run is this one again (jfz.h) */
 	/* keep what the offline run wrote; start again from the same image */
 	{
 		unsigned long wa[words];

@@ -20,8 +20,12 @@
  * set (its journal zeroed), so every input goes down the mount's path.
  *
  * Each input runs twice, offline (private buffers) and through the page
- * cache (JFS_REPLAY_PAGECACHE), from the same starting image, and these
- * must hold, else the target aborts with the reason (a "crash"):
+ * cache (JFS_REPLAY_PAGECACHE), from the same starting image -- once only
+ * when the offline run stopped before recovery proper (a journal
+ * superblock refused, nothing to do): up to jbd2_journal_recover() the
+ * two runs are one code path, so the second could only repeat the
+ * first -- and these must hold, else the target aborts with the reason
+ * (a "crash"):
  *   - both layers agree: return value, report, and every byte written;
  *   - no silent write: outside the journal's blocks at most one 4 KiB
  *     chunk per replayed block, plus the ext4 superblock's;
@@ -71,6 +75,7 @@ struct jfz_outcome {
 	int nr_replays, nr_revokes, nr_revoke_hits;
 	uint32_t start_tid, end_tid, next_tid, failed_commit;
 	bool replayed;
+	bool recovered;			/* recovery proper ran (jfs_replay_report) */
 	char msg[512];
 	unsigned int written_chunks;	/* 4 KiB chunks the run wrote */
 };

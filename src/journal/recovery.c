@@ -94,6 +94,7 @@ struct recovery_revoke_record {
 
 struct recovery_revoke_table {
 	struct recovery_revoke_record *hash[RECOVERY_REVOKE_HASH];	/* [owner: recovery] */
+	unsigned long nr_records;	/* [owner: recovery] */
 };
 
 static unsigned int revoke_hash(unsigned long long blocknr)
@@ -133,6 +134,7 @@ static int recovery_set_revoke(struct recovery_revoke_table *t, unsigned long lo
 	r->sequence = sequence;
 	r->next = t->hash[h];
 	t->hash[h] = r;
+	t->nr_records++;
 	return 0;
 }
 
@@ -149,15 +151,16 @@ static bool recovery_test_revoke(struct recovery_revoke_table *t, unsigned long 
 	return r && !tid_gt(sequence, r->sequence);
 }
 
-/* jbd2_journal_clear_revoke(): drop every record. */
+/* jbd2_journal_clear_revoke(): drop every record (the walk ends with the last). */
 static void recovery_clear_revoke(struct recovery_revoke_table *t)
 {
-	for (unsigned int i = 0; i < RECOVERY_REVOKE_HASH; i++) {
+	for (unsigned int i = 0; i < RECOVERY_REVOKE_HASH && t->nr_records; i++) {
 		while (t->hash[i]) {
 			struct recovery_revoke_record *r = t->hash[i];
 
 			t->hash[i] = r->next;
 			free(r);
+			t->nr_records--;
 		}
 	}
 }
@@ -170,9 +173,11 @@ struct recovery_ctx {
 	struct recovery_revoke_table revoke;	/* [owner: recovery] */
 	uint64_t dev_blocks;			/* fs blocks on the device [const] */
 	/* offline recovery (j_recover_direct): see "Offline recovery" below */
-	char *win;				/* RECOVERY_WINDOW log blocks [owner: recovery] */
+	char *win;				/* win_cap log blocks [owner: recovery] */
+	unsigned int win_cap;			/* blocks win holds, <= RECOVERY_WINDOW [owner: recovery] */
 	unsigned long win_first;		/* log offset of win[0] [owner: recovery] */
 	unsigned int win_nr;			/* valid blocks in win [owner: recovery] */
+	unsigned int win_span;			/* blocks the next sequential fill reads [owner: recovery] */
 	struct buffer_head **wq;		/* replayed blocks to write [owner: recovery] */
 	unsigned int wq_nr;			/* [owner: recovery] */
 	int write_err;				/* first write error [owner: recovery] */
@@ -180,19 +185,23 @@ struct recovery_ctx {
 
 /*
  * do_readahead(): start reads of the journal blocks [start, start +
- * RECOVERY_READAHEAD) that are neither uptodate nor being read, as the
- * kernel's do_readahead() -- submitted back to back, so the device gets them
- * as one stream (and merges adjacent ones) instead of one synchronous read
- * per block.  Stops at the end of the journal (the log's wrap is read by
- * the jread() that gets there).  Never waits for the reads.
+ * 128 KiB) that are neither uptodate nor being read, as the kernel's
+ * do_readahead() ("128K is a purely arbitrary, good-enough fixed value":
+ * 32 blocks of 4 KiB, 64 of 2 KiB, 128 of 1 KiB) -- submitted back to
+ * back, so the device gets them as one stream (and merges adjacent ones)
+ * instead of one synchronous read per block.  Stops at the end of the
+ * journal (the log's wrap is read by the jread() that gets there).  Never
+ * waits for the reads.  The kernel submits them MAXBUF (8) at a time; one
+ * plug over the whole batch gives the device the same stream.
  */
-#define RECOVERY_READAHEAD	256
+#define RECOVERY_READAHEAD_BYTES	(128 * 1024)
+#define RECOVERY_READAHEAD_MAX		(RECOVERY_READAHEAD_BYTES / 1024)	/* 1 KiB blocks */
 
 static void do_readahead(struct recovery_ctx *rc, unsigned long start)
 {
 	journal_t *j = rc->journal;
-	unsigned long max = start + RECOVERY_READAHEAD;
-	struct buffer_head *bhs[RECOVERY_READAHEAD];
+	unsigned long max = start + RECOVERY_READAHEAD_BYTES / j->j_blocksize;
+	struct buffer_head *bhs[RECOVERY_READAHEAD_MAX];
 	struct blk_plug plug;
 	int nbufs = 0;
 
@@ -284,10 +293,12 @@ static void unescape_block(char *data, unsigned int flags)
  * e2fsprogs runs the kernel's recovery.c over a buffer layer of its own
  * (e2fsck/journal.c: getblk mallocs a private buffer, brelse writes a dirty
  * one home and frees it).  Here:
- *   - jread() copies the log block out of a window of RECOVERY_WINDOW log
- *     blocks read in one plugged batch (the kernel's readahead, without
- *     keeping the log in the page cache): the bh it returns is private,
- *     jput() frees it;
+ *   - jread() copies the log block out of a window of log blocks read in
+ *     one plugged batch (the kernel's readahead, without keeping the log in
+ *     the page cache): the bh it returns is private, jput() frees it.  A
+ *     window starts at 32 KiB and doubles while the pass reads on
+ *     sequentially, up to RECOVERY_WINDOW blocks, so a long log streams and
+ *     a short one (a fuzz input's few blocks) costs a few blocks;
  *   - the replay pass hands each verified logged copy, magic restored, to
  *     the write queue instead of copying it into a page-cache buffer; the
  *     queue goes to the disk in log order, RECOVERY_WINDOW blocks at a
@@ -301,7 +312,8 @@ static void unescape_block(char *data, unsigned int flags)
  * mount path (jbd2_journal_recover() from jbd2_journal_load()) keeps the
  * kernel's page-cache recovery.
  */
-#define RECOVERY_WINDOW	256
+#define RECOVERY_WINDOW		256
+#define RECOVERY_WINDOW_FIRST	(32 * 1024)	/* bytes of a pass's first window */
 
 /* Fill the window with the log blocks from `offset` on; 0 or -errno. */
 static int recovery_window_fill(struct recovery_ctx *rc, unsigned long offset, unsigned int max)
@@ -313,8 +325,10 @@ static int recovery_window_fill(struct recovery_ctx *rc, unsigned long offset, u
 	int err;
 
 	rc->win_nr = 0;
-	if (!rc->win) {
-		rc->win = malloc((size_t)RECOVERY_WINDOW * j->j_blocksize);
+	if (max > rc->win_cap) {	/* grown with the span: a short log maps little */
+		free(rc->win);
+		rc->win = malloc((size_t)max * j->j_blocksize);
+		rc->win_cap = rc->win ? max : 0;
 		if (!rc->win)
 			return -ENOMEM;
 	}
@@ -339,7 +353,14 @@ static int jread_direct(struct recovery_ctx *rc, struct buffer_head **bhp, unsig
 	int err = 0;
 
 	if (offset < rc->win_first || offset >= rc->win_first + rc->win_nr) {
-		err = recovery_window_fill(rc, offset, RECOVERY_WINDOW);
+		unsigned int first_span = RECOVERY_WINDOW_FIRST / j->j_blocksize ?: 1;
+
+		if (rc->win_nr && offset == rc->win_first + rc->win_nr)
+			rc->win_span = rc->win_span * 2 > RECOVERY_WINDOW ? RECOVERY_WINDOW :
+				       rc->win_span * 2;
+		else
+			rc->win_span = first_span < RECOVERY_WINDOW ? first_span : RECOVERY_WINDOW;
+		err = recovery_window_fill(rc, offset, rc->win_span);
 		if (err == -EIO)	/* the block alone, as a jread() of it would */
 			err = recovery_window_fill(rc, offset, 1);
 	}

@@ -457,12 +457,14 @@ void address_space_destroy(struct address_space *m)
 	if (m->host)
 		blk_drain(m->host);	/* completions drop their b_count after unlock */
 	invalidate_bh_lrus();
-	for (uint64_t c = 0; c < xa->nr_chunks; c++) {
+	/* The walk ends with the last folio (nrpages 0), as the kernel's
+	 * truncate_inode_pages() ends where the xarray has no more entries. */
+	for (uint64_t c = 0; c < xa->nr_chunks && atomic_load(&m->nrpages); c++) {
 		struct xa_node *node = (struct xa_node *)atomic_load(&xa->chunks[c]);
 
 		if (!node)
 			continue;
-		for (unsigned long i = 0; i < XA_CHUNK_SIZE; i++) {
+		for (unsigned long i = 0; i < XA_CHUNK_SIZE && atomic_load(&m->nrpages); i++) {
 			struct folio *f = atomic_load(&node->slots[i]);
 			struct buffer_head *head, *bh;
 

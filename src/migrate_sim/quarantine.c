@@ -11,7 +11,7 @@
  *
  *   1. folio_put() of the last reference -> folio_free() -> quarantine_add():
  *      the data is filled with FOLIO_POISON, PG_freed is set, the folio is
- *      queued (FIFO, numbered by freed_seq) and its pages are hashed so that
+ *      queued (FIFO, numbered by freed_seq) and hashed by its address so that
  *      mm_addr_in_quarantine() can classify a raw pointer;
  *   2. when more than quarantine_len folios are queued, the oldest batch is
  *      moved to a "pending" list and handed to call_rcu(): lockless
@@ -39,12 +39,6 @@
 #define QUARANTINE_BATCH	32
 #define QHASH_BITS		12
 
-struct qpage {
-	uintptr_t page;			/* page-aligned address [quarantine_lock] */
-	struct folio *folio;		/* [quarantine_lock] */
-	struct qpage *next;		/* hash chain [quarantine_lock] */
-};
-
 struct qbatch {
 	struct rcu_head rh;		/* [owner: call_rcu until the callback] */
 	struct list_head node;		/* on quarantine_pending [quarantine_lock] */
@@ -58,8 +52,10 @@ static unsigned long quarantine_nr;	/* on quarantine_list [quarantine_lock] */
 static unsigned long quarantine_nr_pending;	/* [quarantine_lock] */
 static unsigned long quarantine_len = 1024;	/* [quarantine_lock] */
 static uint64_t quarantine_seq;		/* [quarantine_lock] */
-static struct qpage *qhash[1U << QHASH_BITS];	/* [quarantine_lock] */
+static struct folio *qhash[1U << QHASH_BITS];	/* by f->data [quarantine_lock] */
+static unsigned int qhash_max_order;		/* largest order ever queued [quarantine_lock] */
 static _Atomic uint64_t nr_violations;
+static unsigned char poison_page[PAGE_SIZE];	/* [const after the constructor] quarantine_check()'s reference */
 static _Atomic size_t quarantine_nr_bytes;	/* queued + pending folio memory [atomic] */
 
 static void default_poison_report(const struct mm_poison_report *r)
@@ -75,59 +71,66 @@ void (*poison_report_hook)(const struct mm_poison_report *r) = default_poison_re
 __attribute__((constructor)) static void quarantine_ctor(void)
 {
 	spin_lock_init(&quarantine_lock);
+	memset(poison_page, FOLIO_POISON, sizeof(poison_page));
 }
 
-static inline unsigned int qhash_of(uintptr_t page)
+static inline unsigned int qhash_of(uintptr_t addr)
 {
-	return (unsigned int)(((uint64_t)page >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL >> (64 - QHASH_BITS));
+	return (unsigned int)(((uint64_t)addr >> PAGE_SHIFT) * 0x9e3779b97f4a7c15ULL >> (64 - QHASH_BITS));
 }
 
+/*
+ * The hash holds each queued folio once, by its data address; a raw
+ * pointer is found by probing, for every order, the base that a folio of
+ * that order containing it would have (folio data is aligned to its
+ * size).  Insert and remove cost no allocation.  Entry: quarantine_lock.
+ */
 static void qhash_insert(struct folio *f)
 {
-	for (unsigned long i = 0; i < folio_nr_pages(f); i++) {
-		struct qpage *q = malloc(sizeof(*q));
-		unsigned int h;
+	unsigned int h = qhash_of((uintptr_t)f->data);
 
-		BUG_ON(!q);
-		q->page = (uintptr_t)f->data + i * PAGE_SIZE;
-		q->folio = f;
-		h = qhash_of(q->page);
-		q->next = qhash[h];
-		qhash[h] = q;
-	}
+	f->qhash_next = qhash[h];
+	qhash[h] = f;
+	if (f->order > qhash_max_order)
+		qhash_max_order = f->order;
 }
 
 static void qhash_remove(struct folio *f)
 {
-	for (unsigned long i = 0; i < folio_nr_pages(f); i++) {
-		uintptr_t page = (uintptr_t)f->data + i * PAGE_SIZE;
-		struct qpage **pp = &qhash[qhash_of(page)];
+	struct folio **pp = &qhash[qhash_of((uintptr_t)f->data)];
 
-		while (*pp && (*pp)->page != page)
-			pp = &(*pp)->next;
-		BUG_ON(!*pp);
-		struct qpage *q = *pp;
-		*pp = q->next;
-		free(q);
-	}
+	while (*pp && *pp != f)
+		pp = &(*pp)->qhash_next;
+	BUG_ON(!*pp);
+	*pp = f->qhash_next;
+	f->qhash_next = NULL;
 }
 
-/* Verify the poison of one folio; report, count and re-poison on mismatch. */
+static struct folio *qhash_find(const void *p)
+{
+	for (unsigned int order = 0; order <= qhash_max_order; order++) {
+		uintptr_t base = (uintptr_t)p & ~(((uintptr_t)PAGE_SIZE << order) - 1);
+
+		for (struct folio *f = qhash[qhash_of(base)]; f; f = f->qhash_next)
+			if ((uintptr_t)f->data == base && f->order == order)
+				return f;
+	}
+	return NULL;
+}
+
+/*
+ * Verify the poison of one folio; report, count and re-poison on mismatch.
+ * Page by page with memcmp() (folio data is page aligned), bytes only to
+ * locate a mismatch: a byte or word loop here is what a coverage-guided
+ * fuzzer's instrumentation makes the most expensive line of a run.
+ */
 static bool quarantine_check(struct folio *f)
 {
 	const unsigned char *p = (const unsigned char *)f->data;
-	const uint64_t poison8 = 0x0101010101010101ULL * FOLIO_POISON;
 	size_t size = folio_size(f), off = 0;
 
-	/* word-wise first (folio data is page aligned), bytes only to locate */
-	while (off < size) {
-		uint64_t w;
-
-		memcpy(&w, p + off, sizeof(w));
-		if (w != poison8)
-			break;
-		off += sizeof(w);
-	}
+	while (off < size && !memcmp(p + off, poison_page, PAGE_SIZE))
+		off += PAGE_SIZE;
 	for (; off < size; off++) {
 		if (likely(p[off] == FOLIO_POISON))
 			continue;
@@ -294,23 +297,18 @@ unsigned long quarantine_get_len(void)
 /* mm_quarantine_lookup - lock state: any except quarantine_lock. */
 bool mm_quarantine_lookup(const void *p, uint64_t *pfn, uint64_t *generation)
 {
-	uintptr_t page = (uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1);
-	struct qpage *q;
-	bool found = false;
+	struct folio *f;
 
 	spin_lock(&quarantine_lock);
-	for (q = qhash[qhash_of(page)]; q; q = q->next) {
-		if (q->page == page) {
-			found = true;
-			if (pfn)
-				*pfn = q->folio->pfn;
-			if (generation)
-				*generation = q->folio->generation;
-			break;
-		}
+	f = qhash_find(p);
+	if (f) {
+		if (pfn)
+			*pfn = f->pfn;
+		if (generation)
+			*generation = f->generation;
 	}
 	spin_unlock(&quarantine_lock);
-	return found;
+	return f != NULL;
 }
 
 bool mm_addr_in_quarantine(const void *p)

@@ -83,6 +83,27 @@ int main(void)
 	CHECK(quarantine_count() >= 8);			/* never below the length */
 	CHECK_EQ(quarantine_violations(), 2);
 
+	/* A large folio is found from a pointer into any of its pages, and
+	 * only while it is queued (the hash holds it once, by its address). */
+	{
+		struct folio *big = folio_alloc(2), *small = folio_alloc(0);
+		char *in_third = big->data + 2 * PAGE_SIZE + 5, *s0 = small->data;
+		uint64_t bpfn = big->pfn, qpfn = 0;
+
+		quarantine_set_len(1024);
+		folio_put(big);
+		CHECK(mm_quarantine_lookup(in_third, &qpfn, NULL));
+		CHECK_EQ(qpfn, bpfn);
+		CHECK(mm_addr_in_quarantine(big->data + 4 * PAGE_SIZE - 1));
+		CHECK(!mm_addr_in_quarantine(s0));	/* live */
+		folio_put(small);
+		CHECK(mm_addr_in_quarantine(s0));
+		quarantine_drain();
+		CHECK(!mm_addr_in_quarantine(in_third));
+		CHECK(!mm_addr_in_quarantine(s0));
+		CHECK_EQ(quarantine_violations(), 2);
+	}
+
 	/*
 	 * The page allocator under it: fresh chunks (mapped on demand, then
 	 * pre-faulted by the refill thread once the process allocates in bulk)
