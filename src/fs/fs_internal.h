@@ -357,4 +357,19 @@ int jfs_check_name(const char *name);
  * non-root).  Used by namei.c and xattr.c before their first change. */
 int jfs_ns_can_allocate(struct jfs *fs, const struct jfs_cred *c, uint64_t need);
 
+/* ---- htree.c: indexed directories (ext4_dx_find_entry, make_indexed_dir) ---- */
+#define JFS_DX_FALLBACK	1	/* ERR_BAD_DX_DIR: the index is unusable, walk linearly */
+/* Through the index of dx directory @dir (@inode read by the caller): 0,
+ * -ENOENT, JFS_DX_FALLBACK or -errno.  lookup sets *ino; delete removes
+ * name -> ino; setent points name (now old_ino) at new_ino. */
+int __jfs_dx_lookup(struct jfs *fs, ext2_ino_t dir, struct ext2_inode_large *inode,
+		    const char *name, ext2_ino_t *ino);
+int __jfs_dx_delete(struct jfs *fs, ext2_ino_t dir, struct ext2_inode_large *inode,
+		    const char *name, ext2_ino_t ino);
+int __jfs_dx_setent(struct jfs *fs, ext2_ino_t dir, struct ext2_inode_large *inode,
+		    const char *name, ext2_ino_t old_ino, ext2_ino_t new_ino, int ftype);
+/* A full one-block linear directory becomes indexed: 0, JFS_DX_FALLBACK
+ * (stays linear), -errno. */
+int __jfs_dx_make_indexed(struct jfs *fs, ext2_ino_t dir);
+
 #endif /* JBDLAB_FS_INTERNAL_H */

@@ -38,13 +38,17 @@
  *
  * Directory entries go through ext2fs_link, which handles htree directories
  * itself in 1.47.0 (dx_link).  EXT2_ET_DIR_NO_SPACE from a linear
- * directory means "append a block" (ext2fs_expand_dir, then retry); from an
- * htree directory it means the tree is at its maximum depth: ENOSPC, never
- * expand_dir, which would append a block the index does not reference.
- * Directories created here stay linear (libext2fs never builds an index),
- * so the dir_nlink overflow to 1 (ext4_inc_count) only happens in
- * directories the kernel indexed; a linear directory gives EMLINK at
- * EXT4_LINK_MAX sub-directories, as ext4 does for non-dx directories.
+ * directory of one block makes it indexed, as ext4_add_entry() does
+ * (make_indexed_dir, htree.c), then the entry goes in through the index;
+ * from a longer linear directory it means "append a block"
+ * (ext2fs_expand_dir, then retry); from an htree directory it means the
+ * tree is at its maximum depth: ENOSPC, never expand_dir, which would
+ * append a block the index does not reference.  Lookups, unlinks and
+ * rename's in-place rewrites of an indexed directory go through the index
+ * to one leaf (htree.c) instead of libext2fs's walk of every block.  An
+ * indexed directory takes sub-directories past EXT4_LINK_MAX with the
+ * dir_nlink overflow to 1 (ext4_inc_count); a linear one gives EMLINK
+ * there, as ext4 does for non-dx directories.
  *
  * rename replaces a target in place: the target's directory entry is
  * rewritten with the source's inode number and file type (ext4_setent),
@@ -245,12 +249,32 @@ static int __ns_read_dir(struct jfs *fs, ext2_ino_t dir, struct ext2_inode_large
 	return 0;
 }
 
-/* Name -> inode number, byte exact (ext4_lookup without casefold). */
+/* Is the directory read through its index for @name?  "." and ".." live
+ * in block 0 only and are looked up there (ext4_find_entry). */
+static bool __ns_use_dx(struct jfs *fs, ext2_ino_t dir, const char *name,
+			struct ext2_inode_large *inode)
+{
+	lockdep_assert_held(&fs->fs_lock);
+	if (ns_is_dot(name) || !strcmp(name, ".."))
+		return false;
+	return !__jfs_read_inode(fs, dir, inode) && ns_is_dx(fs, inode);
+}
+
+/* Name -> inode number, byte exact (ext4_lookup without casefold):
+ * through the index of an indexed directory, else (and when the index is
+ * unusable, ERR_BAD_DX_DIR) a linear walk. */
 static int __ns_find_entry(struct jfs *fs, ext2_ino_t dir, const char *name, ext2_ino_t *ino)
 {
+	struct ext2_inode_large dinode;
 	errcode_t err;
 
 	lockdep_assert_held(&fs->fs_lock);
+	if (__ns_use_dx(fs, dir, name, &dinode)) {
+		int ret = __jfs_dx_lookup(fs, dir, &dinode, name, ino);
+
+		if (ret != JFS_DX_FALLBACK)
+			return ret;
+	}
 	err = ext2fs_lookup(fs->e2fs, dir, name, strlen(name), NULL, ino);
 	if (err == EXT2_ET_FILE_NOT_FOUND)
 		return -ENOENT;
@@ -334,6 +358,16 @@ static int __ns_add_entry(struct jfs *fs, ext2_ino_t dir, const char *name,
 		return ret;
 	if (dinode.i_flags & EXT2_INDEX_FL)
 		return -ENOSPC;		/* htree at its maximum depth */
+	/* ext4_add_entry(): a full directory of one block becomes indexed */
+	ret = __jfs_dx_make_indexed(fs, dir);
+	if (ret < 0)
+		return ret;
+	if (!ret) {
+		err = ext2fs_link(fs->e2fs, dir, name, ino, ns_mode_to_ftype(mode));
+		if (err == EXT2_ET_DIR_NO_SPACE || err == EXT2_ET_BLOCK_ALLOC_FAIL)
+			return -ENOSPC;
+		return err ? __jfs_fail(fs, err) : 0;
+	}
 	err = ext2fs_expand_dir(fs->e2fs, dir);
 	if (!err)
 		err = ext2fs_link(fs->e2fs, dir, name, ino, ns_mode_to_ftype(mode));
@@ -381,7 +415,15 @@ static int __ns_setent(struct jfs *fs, ext2_ino_t dir, const char *name,
 	};
 	errcode_t err;
 
+	struct ext2_inode_large dinode;
+
 	lockdep_assert_held(&fs->fs_lock);
+	if (__ns_use_dx(fs, dir, name, &dinode)) {
+		int ret = __jfs_dx_setent(fs, dir, &dinode, name, old_ino, new_ino, s.ftype);
+
+		if (ret != JFS_DX_FALLBACK && ret != -ENOENT)
+			return ret;
+	}
 	err = ext2fs_dir_iterate2(fs->e2fs, dir, 0, NULL, ns_setent_proc, &s);
 	if (err)
 		return __jfs_fail(fs, err);
@@ -1137,9 +1179,18 @@ static int __ns_drop_link(struct jfs *fs, ext2_ino_t ino, bool clear)
  * does not find the entry. */
 static int __ns_delete_entry(struct jfs *fs, ext2_ino_t dir, const char *name, ext2_ino_t ino)
 {
+	struct ext2_inode_large dinode;
 	errcode_t e;
 
 	lockdep_assert_held(&fs->fs_lock);
+	/* the block the index names (ext4_find_entry + ext4_delete_entry);
+	 * an index that does not lead to it: the linear walk */
+	if (__ns_use_dx(fs, dir, name, &dinode)) {
+		int ret = __jfs_dx_delete(fs, dir, &dinode, name, ino);
+
+		if (ret != JFS_DX_FALLBACK && ret != -ENOENT)
+			return ret;
+	}
 	e = ext2fs_unlink(fs->e2fs, dir, name, ino, 0);
 	if (e == EXT2_ET_DIR_NO_SPACE)
 		return -EUCLEAN;	/* it was there a moment ago */
