@@ -803,11 +803,6 @@ int jfs_release(struct jfs *fs, ino_t ino)
 	return jfs_op_end(fs, __jfs_inode_close(fs, ino));
 }
 
-int jfs_flush(struct jfs *fs, ino_t ino)
-{
-	return fs && fs->magic == JFS_MAGIC ? 0 : -EINVAL;
-}
-
 int jfs_fsync(struct jfs *fs, ino_t ino, bool datasync)
 {
 	int ret;

@@ -594,11 +594,6 @@ static void jfuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 		fuse_reply_write(req, (size_t)n);
 }
 
-static void jfuse_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, -jfs_flush(jfuse(req)->fs, to_ino(ino)));
-}
-
 static void jfuse_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	/* the kernel ignores the error of a release; the reference is gone either way */
@@ -962,7 +957,10 @@ const struct fuse_lowlevel_ops jfuse_ops = {
 	.open		= jfuse_open,
 	.read		= jfuse_read,
 	.write		= jfuse_write,
-	.flush		= jfuse_flush,
+	/* no .flush: ext4's file_operations have none, so close(2) costs no
+	 * round trip -- libfuse answers the first FLUSH with ENOSYS and the
+	 * kernel stops sending them (fc->no_flush); dirty pages are still
+	 * written at close under writeback_cache (fuse_flush) */
 	.release	= jfuse_release,
 	.fsync		= jfuse_fsync,
 	.opendir	= jfuse_opendir,
