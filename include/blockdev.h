@@ -63,6 +63,7 @@ struct block_device {
 	unsigned int dma_delay_us;	/* [const] max random delay before the DMA moment */
 	bool reorder;			/* [const] allow out-of-order completion (set at open or
 					 * by blockdev_set_reorder() while idle) */
+	bool inline_io;			/* [const] opts.inline_completion: no I/O thread */
 
 	struct blk_write_log *log;	/* [log's own lock] NULL = no write log */
 	pthread_rwlock_t media_lock;	/* completions read-hold it; blk_snapshot() writes [lock] */
@@ -85,6 +86,12 @@ struct blockdev_opts {
 	 * exactly those chunks between runs.  Caller-owned, sized for the
 	 * device, outlives the open. */
 	_Atomic unsigned long *written_map;
+	/* A RAM disk (the kernel's brd): every request completes in the
+	 * submitter's context, at blk_submit() or blk_finish_plug(), in
+	 * submission order; no I/O thread.  The DMA moment is then the
+	 * submission.  Not with write_log, reorder or dma_delay_us (-EINVAL).
+	 * The fuzz target's memfd device uses it. */
+	bool inline_completion;
 };
 #define BLK_WRITTEN_SHIFT	12	/* 4 KiB chunks */
 

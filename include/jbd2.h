@@ -614,6 +614,8 @@ struct jbd2_recovery_info {
 	int nr_replays;
 	int nr_revokes;
 	int nr_revoke_hits;
+	bool bad_log;		/* an -EIO of the log's content (a later pass ended
+				 * elsewhere, a replayed block's checksum), not of the device */
 };
 
 /* recovery: recovery.c.  All of these run before the journal is live

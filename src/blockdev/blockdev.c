@@ -316,7 +316,7 @@ static struct blk_request *__blk_pick(struct block_device *bdev)
 
 static bool blk_may_merge(struct block_device *bdev)
 {
-	return !bdev->reorder && bdev->nr_io_threads == 1 && !bdev->dma_delay_us &&
+	return !bdev->reorder && (bdev->nr_io_threads == 1 || bdev->inline_io) && !bdev->dma_delay_us &&
 	       !atomic_load_explicit(&yield_point_permille[YP_JBD2_TMPBH_IO], memory_order_relaxed);
 }
 
@@ -522,6 +522,14 @@ static void blk_queue_list(struct block_device *bdev, struct list_head *list, lo
 	bool wake = false;
 
 	atomic_fetch_add(&bdev->inflight, nr);
+	if (bdev->inline_io) {
+		/* brd_submit_bio(): done before the submission returns */
+		pthread_rwlock_rdlock(&bdev->media_lock);
+		while (!list_empty(list))
+			blk_complete_batch(bdev, list, blk_may_merge(bdev));
+		pthread_rwlock_unlock(&bdev->media_lock);
+		return;
+	}
 	spin_lock(&bdev->q_lock);
 	while (!list_empty(list)) {
 		struct blk_request *rq = list_first_entry(list, struct blk_request, queue);
@@ -788,6 +796,14 @@ int blockdev_open(const char *path, const struct blockdev_opts *o, struct block_
 	bdev->reorder = o->reorder;
 	bdev->written = o->written_map;
 	bdev->nr_io_threads = o->nr_io_threads ? o->nr_io_threads : 1;
+	bdev->inline_io = o->inline_completion;
+	if (bdev->inline_io) {
+		if (o->write_log || o->reorder || o->dma_delay_us) {
+			ret = -EINVAL;
+			goto out_destroy;
+		}
+		bdev->nr_io_threads = 0;
+	}
 
 	if (o->write_log) {
 		ret = wlog_create(o->write_log, &bdev->log);
@@ -795,7 +811,7 @@ int blockdev_open(const char *path, const struct blockdev_opts *o, struct block_
 			goto out_destroy;
 	}
 
-	bdev->io_threads = calloc(bdev->nr_io_threads, sizeof(pthread_t));
+	bdev->io_threads = calloc(bdev->nr_io_threads ? bdev->nr_io_threads : 1, sizeof(pthread_t));
 	if (!bdev->io_threads) {
 		ret = -ENOMEM;
 		goto out_log;

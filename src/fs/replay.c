@@ -361,8 +361,11 @@ int jfs_journal_replay_bdev(struct block_device *bdev, struct address_space *map
 		goto out;
 	}
 	/* e2fsck resets the log after a failed recovery too; the kernel's
-	 * mount fails and leaves it.  I/O and memory errors: never reset. */
-	reset = !rerr || (!(flags & JFS_REPLAY_KERNEL) && rerr != -EIO && rerr != -ENOMEM);
+	 * mount fails and leaves it.  I/O errors of the device and memory
+	 * errors: never reset (an -EIO that is the log's own inconsistency,
+	 * info.bad_log, is a failed recovery like any other). */
+	reset = !rerr || (!(flags & JFS_REPLAY_KERNEL) &&
+			  ((rerr != -EIO && rerr != -ENOMEM) || info.bad_log));
 	if (!reset) {
 		jfs_msg(errbuf, errlen, "recovery failed: %s", strerror(-rerr));
 		err = rerr;

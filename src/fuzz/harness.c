@@ -14,17 +14,20 @@
  *
  * The block device stays open from a template's first run to
  * jfz_cleanup(): every run gets a fresh page cache (address_space_init/
- * destroy, as a mount's), but the device and its I/O thread are the same,
- * drained between runs (blk_drain in address_space_destroy), so an exec
- * does not pay a thread start, an open and a close.
+ * destroy, as a mount's), but the device is the same, so an exec does not
+ * pay an open and a close.  It is a RAM disk, as the kernel's brd: every
+ * request completes in the submitter's context (blockdev_opts.
+ * inline_completion), so an exec pays no I/O-thread hand-off either; the
+ * code above the device -- bios, plugs, end_io, buffer locks -- is the
+ * mount's.
  *
  * Templates: mke2fs -t ext4 with a 1024-block journal, fixed UUID and
  * hash seed, needs_recovery then set by hand (superblock checksum
  * recomputed).  Built on first use, one per (block size, 64bit, csum).
  *
  * Locking rules: single-threaded (jfz.h); the written maps are set
- * atomically by the I/O thread of the template's block device and read
- * after address_space_destroy() has drained it (blk_drain).
+ * (atomically) by the completions, in this thread, and read after
+ * address_space_destroy() has drained the device (blk_drain).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -371,7 +374,8 @@ static int replay_once(struct template *t, unsigned int flags, struct jfz_outcom
 
 	memset(o, 0, sizeof(*o));
 	if (!t->bdev) {
-		struct blockdev_opts bo = { .written_map = t->written };
+		/* a memfd is a RAM disk: brd completes in the submitter */
+		struct blockdev_opts bo = { .written_map = t->written, .inline_completion = true };
 
 		err = blockdev_open(t->path, &bo, &t->bdev);
 		if (err)

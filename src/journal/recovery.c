@@ -234,6 +234,7 @@ static void do_readahead(struct recovery_ctx *rc, unsigned long start)
 }
 
 static int jread_direct(struct recovery_ctx *rc, struct buffer_head **bhp, unsigned long offset);
+static void replay_write_queue(struct recovery_ctx *rc);
 
 /*
  * jread(): read journal block `offset` through the page cache, mapping it
@@ -353,7 +354,12 @@ static int jread_direct(struct recovery_ctx *rc, struct buffer_head **bhp, unsig
 	int err = 0;
 
 	if (offset < rc->win_first || offset >= rc->win_first + rc->win_nr) {
+		/* the disk first gets what the replay queued: a log block the
+		 * replay wrote over reads back replayed (see replay_queue()) */
 		unsigned int first_span = RECOVERY_WINDOW_FIRST / j->j_blocksize ?: 1;
+
+		if (rc->wq_nr)
+			replay_write_queue(rc);
 
 		if (rc->win_nr && offset == rc->win_first + rc->win_nr)
 			rc->win_span = rc->win_span * 2 > RECOVERY_WINDOW ? RECOVERY_WINDOW :
@@ -445,6 +451,17 @@ static int replay_queue(struct recovery_ctx *rc, struct buffer_head *obh,
 		set_buffer_uptodate(cached);
 		unlock_buffer(cached);
 		brelse(cached);
+	}
+	/* A home block inside the log itself (a hostile log: the journal's
+	 * own blocks logged as fs blocks): the later passes over the log must
+	 * read the replayed bytes, as the kernel's shared buffer and e2fsck's
+	 * write-through cache give them -- so the window copy is updated too
+	 * (and a window fill first writes the queue, in jread_direct()). */
+	if (j->j_dev == j->j_fs_dev) {
+		for (unsigned int i = 0; i < rc->win_nr; i++)
+			if (j->j_blockmap[rc->win_first + i] == blocknr)
+				memcpy(rc->win + (size_t)i * j->j_blocksize, obh->b_data,
+				       j->j_blocksize);
 	}
 	rc->wq[rc->wq_nr++] = obh;
 	rc->info->nr_replays++;
@@ -859,11 +876,15 @@ done:
 	} else if (info->end_transaction != next_commit_ID) {
 		fprintf(stderr, "JBD2: recovery pass %d ended at transaction %u, expected %u\n",
 			pass, next_commit_ID, info->end_transaction);
-		if (!success)
+		if (!success) {
 			success = -EIO;
+			info->bad_log = true;
+		}
 	}
-	if (block_error && !success)
+	if (block_error && !success) {
 		success = -EIO;
+		info->bad_log = true;
+	}
 	return success;
 
 failed:
