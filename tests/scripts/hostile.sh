@@ -430,7 +430,7 @@ mkbase() {
 	[ $rc -le 1 ] || die "base $name: e2fsck -fyD exit $rc: $(tail -n 3 "$T/e2fsck.out")"
 	rc=0
 	e2fsck -fn "$img" >"$T/e2fsck.out" 2>&1 || rc=$?
-	[ $rc = 0 ] || die "base $name is not clean: $(grep -v '^Pass' "$T/e2fsck.out" | head -5)"
+	[ $rc = 0 ] || die "base $name is not clean: $(grep -v -m 5 '^Pass' "$T/e2fsck.out" || true)"
 }
 
 # addjournal NAME FROM JO: a copy of base FROM whose journal needs recovery:
@@ -714,7 +714,7 @@ $(head -n 6 "$T/daemon.walk.log")"
 				N_FSCK_CLEAN=$((N_FSCK_CLEAN + 1)); fv="clean"
 			else
 				N_FSCK_DIRTY=$((N_FSCK_DIRTY + 1))
-				fv="exit $frc: $(grep -v -e '^Pass' -e '^e2fsck' -e 'could be shorter' -e 'Optimize' -e '^$' "$T/fsck.out" | head -n 1)"
+				fv="exit $frc: $(grep -v -m 1 -e '^Pass' -e '^e2fsck' -e 'could be shorter' -e 'Optimize' -e '^$' "$T/fsck.out" || true)"
 			fi
 			log "case $CK: write phase: ${ws:-?}; e2fsck -fn after it: $fv"
 		fi

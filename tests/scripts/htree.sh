@@ -113,7 +113,7 @@ if cmp -s "$T/jbdlab.1" "$T/kernel.1"; then
 	log "ok: the kernel lists and looks up the same $(wc -l <"$T/kernel.1") entries"
 else
 	fail "the kernel's view differs (- jbdlab, + kernel):"
-	diff "$T/jbdlab.1" "$T/kernel.1" | head -20 >&2
+	diff "$T/jbdlab.1" "$T/kernel.1" | head -20 >&2 || true
 fi
 
 # 3. the kernel changes it
@@ -130,7 +130,7 @@ if cmp -s "$T/kernel.2" "$T/jbdlab.2"; then
 	log "ok: jbdlab looks up the kernel's $(wc -l <"$T/jbdlab.2") entries through the index"
 else
 	fail "jbdlab's view of the kernel's directory differs (- kernel, + jbdlab):"
-	diff "$T/kernel.2" "$T/jbdlab.2" | head -20 >&2
+	diff "$T/kernel.2" "$T/jbdlab.2" | head -20 >&2 || true
 fi
 if ops "$T/mnt/big" jbdlab-finish 0; then
 	log "ok: renames over existing names, then every entry and the directory removed"
@@ -157,6 +157,6 @@ if [ "$FEATURES" = base ]; then
 		log "ok: with an unknown hash version every name is still found (linear fallback)"
 	else
 		fail "with an unknown hash version the lookups differ (- before, + after):"
-		diff "$T/bad.1" "$T/bad.2" | head -10 >&2
+		diff "$T/bad.1" "$T/bad.2" | head -10 >&2 || true
 	fi
 fi
