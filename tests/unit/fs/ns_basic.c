@@ -246,18 +246,25 @@ static void run(unsigned int bs, const char *features, const char *tag)
 		CHECK_EQ(st.st_mode & 0777, 0700);
 	}
 
-	/* a linear directory that grows over several blocks, read back in
-	 * small batches while entries are removed between the calls */
+	/* a directory that grows over several blocks -- linear without
+	 * dir_index, else an htree from its second block on -- read back in
+	 * small batches while entries are removed between the calls.  Linear:
+	 * positions never move, so an entry removed before the walk reaches
+	 * it never shows and one read before its removal was read.  Indexed
+	 * (hash order): an entry is never returned twice, never after its
+	 * removal, and every entry that stays is returned once. */
 	{
 		char nm[64];
 		ino_t big = mk(fs, 2, "big", S_IFDIR | 0755);
 		uint64_t cookie = 0;
-		int seen[600] = { 0 }, dots = 0, ndel = 0;
+		int seen[600] = { 0 }, del_call[600], dots = 0, ndel = 0;
+		bool linear = strstr(features, "^dir_index") != NULL;
 		struct ns_rd r;
 
 		for (i = 0; i < 600; i++) {
 			snprintf(nm, sizeof(nm), "entry-%04d-%s", i, i % 3 ? "pad" : "a-longer-name");
 			mk(fs, big, nm, S_IFREG | 0644);
+			del_call[i] = -1;
 		}
 		memset(&r, 0, sizeof(r));
 		r.limit = 7;
@@ -269,37 +276,44 @@ static void run(unsigned int bs, const char *features, const char *tag)
 			if (r.n == before)
 				break;
 			cookie = r.next;
-			/* delete entries not yet read (from the end), 3 per call,
-			 * and some already read (from the start, after call 30) */
+			for (size_t j = before; j < r.n; j++) {
+				int k;
+
+				if (!strcmp(r.ents[j].name, ".") || !strcmp(r.ents[j].name, "..")) {
+					dots++;
+					continue;
+				}
+				CHECK_EQ(sscanf(r.ents[j].name, "entry-%d-", &k), 1);
+				CHECK(k >= 0 && k < 600);
+				CHECK_EQ(seen[k], 0);		/* never twice */
+				CHECK_EQ(del_call[k], -1);	/* never after its removal */
+				seen[k] = 1;
+			}
+			/* delete entries from the end, 3 per call, and some from
+			 * the start, after call 30 */
 			for (int q = 0; q < 3 && ndel < 60; q++, ndel++) {
 				int k = 599 - ndel;
 
 				snprintf(nm, sizeof(nm), "entry-%04d-%s", k, k % 3 ? "pad" : "a-longer-name");
 				CHECK_OK(jfs_unlink(fs, &ns_root, big, nm));
-				seen[k] = -1;	/* must never show up */
+				if (linear)
+					CHECK_EQ(seen[k], 0);	/* not reached yet */
+				del_call[k] = call;
 			}
 			if (call >= 30 && call < 40) {
 				int k = call - 30;
 
 				snprintf(nm, sizeof(nm), "entry-%04d-%s", k, k % 3 ? "pad" : "a-longer-name");
 				CHECK_OK(jfs_unlink(fs, &ns_root, big, nm));
+				if (linear)
+					CHECK_EQ(seen[k], 1);	/* read before its unlink */
+				del_call[k] = call;
 			}
-		}
-		for (size_t j = 0; j < r.n; j++) {
-			int k;
-
-			if (!strcmp(r.ents[j].name, ".") || !strcmp(r.ents[j].name, "..")) {
-				dots++;
-				continue;
-			}
-			CHECK_EQ(sscanf(r.ents[j].name, "entry-%d-", &k), 1);
-			CHECK(k >= 0 && k < 600);
-			CHECK_EQ(seen[k], 0);		/* never twice, never a deleted one */
-			seen[k] = 1;
 		}
 		CHECK_EQ(dots, 2);
-		for (i = 0; i < 540; i++)
-			CHECK_EQ(seen[i], 1);	/* 0..9 were read before their unlink */
+		for (i = 0; i < 600; i++)
+			if (del_call[i] < 0)
+				CHECK_EQ(seen[i], 1);	/* every entry that stays, once */
 		free(r.ents);
 	}
 
@@ -385,6 +399,7 @@ int main(void)
 	run(1024, "^64bit,^metadata_csum", "b1k-plain");
 	run(4096, "^64bit,^metadata_csum", "b4k-plain");
 	run(2048, "^metadata_csum,^64bit,^dir_nlink,^extent", "b2k-noextent");
+	run(1024, "^dir_index", "b1k-nodx");	/* directories stay linear */
 	printf("ns_basic: ok\n");
 	return 0;
 }
