@@ -51,7 +51,6 @@
 
 #include "fs/fs_internal.h"
 
-#define DX_ROOT_INFO_OFF	24	/* after "." (12) and ".." header (12) */
 #define DX_POS_FIRST		2	/* first hash position of a real entry */
 
 static unsigned int dir_ftype_to_dt(int ftype)
@@ -81,20 +80,6 @@ static unsigned int __dir_dtype(struct jfs *fs, const struct ext2_dir_entry *d)
 	if (__jfs_read_inode(fs, d->inode, &inode))
 		return DT_UNKNOWN;
 	return IFTODT(inode.i_mode);
-}
-
-/* Validate one entry the way ext4_check_dir_entry does. */
-static int dir_check_entry(struct jfs *fs, const char *buf, unsigned int off,
-			   unsigned int end, unsigned int *rec_len)
-{
-	const struct ext2_dir_entry *d = (const void *)(buf + off);
-
-	if (ext2fs_get_rec_len(fs->e2fs, (struct ext2_dir_entry *)d, rec_len))
-		return -EUCLEAN;
-	if (*rec_len < 8 || (*rec_len & 3) || off + *rec_len > end ||
-	    (unsigned int)ext2fs_dirent_name_len(d) + 8 > *rec_len)
-		return -EUCLEAN;
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -133,7 +118,7 @@ static int dir_linear_block(ext2_filsys e2, blk64_t *pblk, e2_blkcnt_t lblk,
 	}
 	while (off + 8 <= fs->blocksize) {
 		struct ext2_dir_entry *d = (void *)(l->buf + off);
-		int err = dir_check_entry(fs, l->buf, off, fs->blocksize, &rec_len);
+		int err = jfs_dir_check_entry(fs, l->buf, off, fs->blocksize, &rec_len);
 
 		if (err) {
 			l->err = err;
@@ -253,7 +238,7 @@ static int dir_dx_block(ext2_filsys e2, blk64_t *pblk, e2_blkcnt_t lblk,
 		int len = ext2fs_dirent_name_len(d);
 		uint64_t pos;
 
-		err = dir_check_entry(fs, x->buf, off, fs->blocksize, &rec_len);
+		err = jfs_dir_check_entry(fs, x->buf, off, fs->blocksize, &rec_len);
 		if (err) {
 			x->err = err;
 			return BLOCK_ABORT;
@@ -303,20 +288,14 @@ static int __dx_hash_alg(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large
 	ext2_filsys e2 = fs->e2fs;
 	struct ext2_dx_root_info *root;
 	blk64_t pblk = 0;
-	int alg;
 
 	lockdep_assert_held(&fs->fs_lock);
 	if (ext2fs_bmap2(e2, ino, EXT2_INODE(inode), NULL, 0, 0, NULL, &pblk) || !pblk)
 		return -1;
 	if (ext2fs_read_dir_block4(e2, pblk, buf, 0, ino))
 		return -1;
-	root = (struct ext2_dx_root_info *)(buf + DX_ROOT_INFO_OFF);
-	alg = root->hash_version;
-	if (alg != EXT2_HASH_LEGACY && alg != EXT2_HASH_HALF_MD4 && alg != EXT2_HASH_TEA)
-		return -1;
-	if (e2->super->s_flags & EXT2_FLAGS_UNSIGNED_HASH)
-		alg += 3;		/* the _UNSIGNED variants */
-	return alg;
+	root = (struct ext2_dx_root_info *)(buf + JFS_DX_ROOT_INFO_OFF);
+	return jfs_dx_hash_alg(fs, root->hash_version);
 }
 
 static int __dir_readdir_dx(struct jfs *fs, ext2_ino_t ino, struct ext2_inode_large *inode,
@@ -398,7 +377,7 @@ static int __dir_readdir_inline(struct jfs *fs, ext2_ino_t ino, struct ext2_inod
 
 		if (end > size)
 			end = size;
-		err = dir_check_entry(fs, buf, off, end, &rec_len);
+		err = jfs_dir_check_entry(fs, buf, off, end, &rec_len);
 		if (err)
 			goto out;
 		if (off >= cookie && d->inode &&

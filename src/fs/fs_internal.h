@@ -359,6 +359,14 @@ int jfs_ns_can_allocate(struct jfs *fs, const struct jfs_cred *c, uint64_t need)
 
 /* ---- htree.c: indexed directories (ext4_dx_find_entry, make_indexed_dir) ---- */
 #define JFS_DX_FALLBACK	1	/* ERR_BAD_DX_DIR: the index is unusable, walk linearly */
+#define JFS_DX_ROOT_INFO_OFF	24	/* dx_root_info: after "." (12) and the ".." header (12) */
+/* ext4_check_dir_entry() of the entry at @off (< @end) of a directory
+ * block: 0 with its rec_len, or -EUCLEAN.  Pure: no lock needed. */
+int jfs_dir_check_entry(struct jfs *fs, const char *buf, unsigned int off,
+			unsigned int end, unsigned int *rec_len);
+/* dx_probe's hash: the root's hash version as ext2fs_dirhash2() wants it
+ * (+3 under EXT2_FLAGS_UNSIGNED_HASH), or -1 for an unknown one. */
+int jfs_dx_hash_alg(struct jfs *fs, unsigned int version);
 /* Through the index of dx directory @dir (@inode read by the caller): 0,
  * -ENOENT, JFS_DX_FALLBACK or -errno.  lookup sets *ino; delete removes
  * name -> ino; setent points name (now old_ino) at new_ino. */

@@ -54,7 +54,6 @@
 
 #include "fs/fs_internal.h"
 
-#define DX_ROOT_INFO_OFF	24		/* after "." (12) and the ".." header (12) */
 #define DX_MAX_LEVELS		3		/* with largedir */
 #define DX_BLOCK_MASK		0x0fffffffU	/* dx_get_block() */
 
@@ -98,7 +97,7 @@ static void dx_set_count(struct ext2_dx_entry *e, unsigned int n)
 /* dx_root_limit() / dx_node_limit() */
 static unsigned int dx_root_limit(struct jfs *fs)
 {
-	return (fs->blocksize - DX_ROOT_INFO_OFF - sizeof(struct ext2_dx_root_info) -
+	return (fs->blocksize - JFS_DX_ROOT_INFO_OFF - sizeof(struct ext2_dx_root_info) -
 		dx_csum_size(fs)) / sizeof(struct ext2_dx_entry);
 }
 
@@ -107,8 +106,22 @@ static unsigned int dx_node_limit(struct jfs *fs)
 	return (fs->blocksize - 8 - dx_csum_size(fs)) / sizeof(struct ext2_dx_entry);
 }
 
+/* Validate one entry the way ext4_check_dir_entry does (readdir too). */
+int jfs_dir_check_entry(struct jfs *fs, const char *buf, unsigned int off,
+			unsigned int end, unsigned int *rec_len)
+{
+	const struct ext2_dir_entry *d = (const void *)(buf + off);
+
+	if (ext2fs_get_rec_len(fs->e2fs, (struct ext2_dir_entry *)d, rec_len))
+		return -EUCLEAN;
+	if (*rec_len < 8 || (*rec_len & 3) || off + *rec_len > end ||
+	    (unsigned int)ext2fs_dirent_name_len(d) + 8 > *rec_len)
+		return -EUCLEAN;
+	return 0;
+}
+
 /* The hash algorithm of a root hash version (dx_probe's hinfo), or -1. */
-static int dx_hash_alg(struct jfs *fs, unsigned int version)
+int jfs_dx_hash_alg(struct jfs *fs, unsigned int version)
 {
 	if (version != EXT2_HASH_LEGACY && version != EXT2_HASH_HALF_MD4 &&
 	    version != EXT2_HASH_TEA)
@@ -227,9 +240,9 @@ static int __dx_probe(struct dx_path *p, const char *name, int len)
 	err = __dx_read(fs, p->dir, p->inode, 0, f->buf, NULL);
 	if (err)
 		return err;
-	info = (struct ext2_dx_root_info *)(f->buf + DX_ROOT_INFO_OFF);
+	info = (struct ext2_dx_root_info *)(f->buf + JFS_DX_ROOT_INFO_OFF);
 	max_levels = ext2fs_has_feature_largedir(fs->e2fs->super) ? 3 : 2;
-	p->hash_alg = dx_hash_alg(fs, info->hash_version);
+	p->hash_alg = jfs_dx_hash_alg(fs, info->hash_version);
 	if (info->reserved_zero || p->hash_alg < 0 || info->info_length != sizeof(*info) ||
 	    (info->unused_flags & EXT2_HASH_FLAG_INCOMPAT) ||
 	    info->indirect_levels >= max_levels)
@@ -329,9 +342,9 @@ static int __dx_leaf_op(struct jfs *fs, ext2_ino_t dir, struct ext2_inode_large 
 		struct ext2_dir_entry *d = (void *)(buf + off);
 		int nlen = ext2fs_dirent_name_len(d);
 
-		if (ext2fs_get_rec_len(fs->e2fs, d, &rec_len) || rec_len < 8 || (rec_len & 3) ||
-		    off + rec_len > fs->blocksize || (unsigned int)nlen + 8 > rec_len)
-			return -EUCLEAN;
+		err = jfs_dir_check_entry(fs, buf, off, fs->blocksize, &rec_len);
+		if (err)
+			return err;
 		if (d->inode && nlen == r->len && !memcmp(d->name, r->name, (size_t)nlen) &&
 		    (r->op == DX_FIND || d->inode == r->match_ino)) {
 			switch (r->op) {
@@ -595,7 +608,7 @@ int __jfs_dx_make_indexed(struct jfs *fs, ext2_ino_t dir)
 	lockdep_assert_held(&fs->fs_lock);
 	if (!ext2fs_has_feature_dir_index(e2->super))
 		return JFS_DX_FALLBACK;
-	alg = dx_hash_alg(fs, e2->super->s_def_hash_version);
+	alg = jfs_dx_hash_alg(fs, e2->super->s_def_hash_version);
 	if (alg < 0)
 		return JFS_DX_FALLBACK;		/* siphash is casefold's */
 	err = __jfs_read_inode(fs, dir, &inode);
@@ -660,8 +673,8 @@ int __jfs_dx_make_indexed(struct jfs *fs, ext2_ino_t dir)
 	dx_init_tail(fs, b1);
 	/* block 0: the root, ".." now spanning the block */
 	ext2fs_set_rec_len(e2, bs - 12, dotdot);
-	memset(b0 + DX_ROOT_INFO_OFF, 0, bs - DX_ROOT_INFO_OFF);
-	info = (struct ext2_dx_root_info *)(b0 + DX_ROOT_INFO_OFF);
+	memset(b0 + JFS_DX_ROOT_INFO_OFF, 0, bs - JFS_DX_ROOT_INFO_OFF);
+	info = (struct ext2_dx_root_info *)(b0 + JFS_DX_ROOT_INFO_OFF);
 	info->hash_version = e2->super->s_def_hash_version;
 	info->info_length = sizeof(*info);
 	entries = (struct ext2_dx_entry *)(info + 1);
