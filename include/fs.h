@@ -111,6 +111,21 @@ int jfs_unmount(struct jfs *fs);
 #define JFS_RENAME_EXCHANGE	(1 << 1)
 #define JFS_RENAME_WHITEOUT	(1 << 2)
 
+/*
+ * The attribute-change notifier.  The kernel keeps the attributes of a FUSE
+ * inode for attr_timeout and revalidates on its own after every request it
+ * knows changes them (fuse_invalidate_attr and friends), but some changes
+ * are side effects it cannot infer -- a write by a caller without
+ * CAP_FSETID dropping S_ISUID/S_ISGID (file_remove_privs; with
+ * FUSE_CAP_HANDLE_KILLPRIV the kernel leaves that to us and keeps its
+ * cached mode).  In a kernel ext4 there is no second copy to invalidate;
+ * here the fs calls cb(arg, ino) for each such change, with the fs lock
+ * held, so cb must only queue (the FUSE adapter's notifier thread sends
+ * fuse_lowlevel_notify_inval_inode).  Set once before the first op.
+ */
+typedef void (*jfs_inval_fn)(void *arg, ino_t ino);
+void jfs_set_inval_hook(struct jfs *fs, jfs_inval_fn cb, void *arg);
+
 int jfs_lookup(struct jfs *fs, const struct jfs_cred *c, ino_t dir, const char *name, struct stat *st);
 int jfs_iget(struct jfs *fs, ino_t ino, struct stat *st);	/* lookup count +1 (readdirplus) */
 void jfs_forget(struct jfs *fs, ino_t ino, uint64_t nlookup);

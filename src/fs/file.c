@@ -397,7 +397,8 @@ static ssize_t __jfs_write_chunk(struct jfs *fs, const struct jfs_cred *c, ext2_
 	if (done) {
 		if (pos + done > jfs_i_size(&inode))
 			__jfs_set_i_size(fs, &inode, pos + done);
-		jfs_inode_kill_suid(fs, c, &inode);	/* file_remove_privs() */
+		if (jfs_inode_kill_suid(fs, c, &inode))	/* file_remove_privs() */
+			__jfs_notify_inval(fs, ino);	/* the kernel keeps its mode */
 		jfs_inode_touch(&inode, JFS_T_MTIME | JFS_T_CTIME);
 	}
 	/* Allocation changed the inode even when the copy failed. */
@@ -772,6 +773,9 @@ int jfs_open(struct jfs *fs, const struct jfs_cred *c, ino_t ino, int flags)
 		bool killed = jfs_inode_kill_suid(fs, c, &inode);
 		bool had_size = jfs_i_size(&inode) != 0;
 
+		if (killed)
+			__jfs_notify_inval(fs, ino);	/* an OPEN reply has no attributes */
+
 		if (had_size) {
 			ret = __jfs_truncate(fs, ino, &inode, 0);
 			if (ret)
@@ -1054,7 +1058,8 @@ int jfs_fallocate(struct jfs *fs, const struct jfs_cred *c, ino_t ino, int mode,
 		__jfs_set_i_size(fs, &inode, end);
 	/* ext4_fallocate and its punch/zero paths call file_modified(): the
 	 * privileges go and the times change, whatever the mode */
-	jfs_inode_kill_suid(fs, c, &inode);
+	if (jfs_inode_kill_suid(fs, c, &inode))
+		__jfs_notify_inval(fs, ino);
 	jfs_inode_touch(&inode, JFS_T_MTIME | JFS_T_CTIME);
 	ret = __jfs_write_inode(fs, ino, &inode);
 out:

@@ -113,7 +113,14 @@ struct jfs {
 	 * 0: none, the error names no inode. [fs_lock] */
 	ext2_ino_t op_ino;
 	bool replayed;				/* mount replayed the journal [const] */
+	/* jfs_set_inval_hook(): attribute changes the kernel cannot infer */
+	jfs_inval_fn inval_cb;			/* [const after jfs_set_inval_hook] */
+	void *inval_arg;			/* [const after jfs_set_inval_hook] */
 };
+
+/* Tell the kernel's attribute cache that ino changed behind its back
+ * (jfs_set_inval_hook).  Locking: fs lock. */
+void __jfs_notify_inval(struct jfs *fs, ext2_ino_t ino);
 
 /* fs->dirty_groups flags: what of group g the end-of-op sync must write. */
 #define JFS_GD_BLOCK_BITMAP	0x1

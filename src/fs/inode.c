@@ -283,6 +283,19 @@ int __jfs_inode_maybe_evict(struct jfs *fs, ext2_ino_t ino)
 	return ret;
 }
 
+void jfs_set_inval_hook(struct jfs *fs, jfs_inval_fn cb, void *arg)
+{
+	fs->inval_cb = cb;
+	fs->inval_arg = arg;
+}
+
+void __jfs_notify_inval(struct jfs *fs, ext2_ino_t ino)
+{
+	lockdep_assert_held(&fs->fs_lock);
+	if (fs->inval_cb)
+		fs->inval_cb(fs->inval_arg, ino);
+}
+
 void jfs_forget(struct jfs *fs, ino_t ino, uint64_t nlookup)
 {
 	struct jfs_inode *ji;

@@ -59,15 +59,6 @@ static inline struct jfuse *jfuse(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-static inline ino_t to_ino(fuse_ino_t nodeid)
-{
-	return nodeid == FUSE_ROOT_ID ? JFUSE_EXT4_ROOT_INO : (ino_t)nodeid;
-}
-
-static inline fuse_ino_t to_nodeid(ino_t ino)
-{
-	return ino == JFUSE_EXT4_ROOT_INO ? FUSE_ROOT_ID : (fuse_ino_t)ino;
-}
 
 /* ---------------------------------------------------------------- creds */
 

@@ -13,6 +13,7 @@
 #define JBDLAB_JFUSE_H
 
 #include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,8 +22,42 @@
 #include "fs.h"
 #include "migrate.h"
 
+/* entry_timeout and attr_timeout unless given (mount_opts.c) */
+#define JFUSE_DEF_TIMEOUT	86400.0
+
 /* ext4's root directory (EXT2_ROOT_INO); FUSE calls it FUSE_ROOT_ID (1). */
 #define JFUSE_EXT4_ROOT_INO	2
+
+static inline ino_t to_ino(fuse_ino_t nodeid)
+{
+	return nodeid == FUSE_ROOT_ID ? JFUSE_EXT4_ROOT_INO : (ino_t)nodeid;
+}
+
+static inline fuse_ino_t to_nodeid(ino_t ino)
+{
+	return ino == JFUSE_EXT4_ROOT_INO ? FUSE_ROOT_ID : (fuse_ino_t)ino;
+}
+
+/*
+ * The attribute-change notifier (notify.c): inodes the fs changed behind
+ * the kernel's attribute cache (jfs_set_inval_hook), queued under the fs
+ * lock and sent as fuse_lowlevel_notify_inval_inode(attributes only) by a
+ * thread of its own -- never from a request handler, where the kernel may
+ * hold the inode's locks the invalidation needs (libfuse's warning for
+ * every notify call).
+ */
+struct jfuse_notifier {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* [lock] the queue grew, or stop */
+	ino_t *q;			/* [lock] queued inodes */
+	size_t n, cap;			/* [lock] */
+	bool stop;			/* [lock] */
+	bool lost;			/* [lock] a queue allocation failed (logged once) */
+	uint64_t sent;			/* [lock] notifications sent */
+	struct fuse_session *se;	/* [const] */
+	pthread_t thread;		/* [const] */
+	bool running;			/* [owner: mount thread] */
+};
 
 struct jfuse {
 	struct jfs *fs;			/* [const] */
@@ -40,7 +75,13 @@ struct jfuse {
 	 */
 	_Atomic uint64_t root_lookups;
 	bool destroyed;			/* [owner: session thread] destroy() ran */
+	struct jfuse_notifier notifier;	/* own lock */
 };
+
+/* Start after fuse_session_mount (the hook is set on m->fs), stop after the
+ * request loop: stop sends what is still queued, then joins. */
+int jfuse_notifier_start(struct jfuse *m);
+void jfuse_notifier_stop(struct jfuse *m);
 
 extern const struct fuse_lowlevel_ops jfuse_ops;
 

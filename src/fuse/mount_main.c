@@ -597,6 +597,13 @@ static int run(struct jfuse_opts *o, int status_fd)
 		goto out_signals;
 	}
 
+	err = jfuse_notifier_start(&m);
+	if (err) {
+		jfuse_err("cannot start the attribute notifier: %s", strerror(-err));
+		fuse_session_unmount(m.se);
+		goto out_signals;
+	}
+
 	report(status_fd, 0);
 	status_fd = -1;
 	if (!o->foreground) {
@@ -623,6 +630,7 @@ static int run(struct jfuse_opts *o, int status_fd)
 	if (err < 0)
 		jfuse_err("request loop: %s", strerror(-err));
 	ret = 0;
+	jfuse_notifier_stop(&m);	/* the loop is over: no op can queue */
 
 	fuse_session_unmount(m.se);
 out_signals:

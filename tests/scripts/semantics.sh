@@ -8,7 +8,12 @@
 #    symlink, link, rename, mknod, lookup, unlink;
 #  - open files survive their last name: unlink, rename over a file, rename
 #    over a directory (fstests generic/035: fstat of the fd must work);
-#  - a write or truncate by a non-owner clears SUID/SGID;
+#  - a write or truncate by a non-owner clears SUID/SGID; an exec after
+#    such a write no longer sets the old owner's uid (jbdlab is mounted with
+#    hour-long entry and attribute timeouts: whether the kernel drops the
+#    bit itself -- GETATTR + SETATTR(mode) before the WRITE when it grants
+#    no HANDLE_KILLPRIV, as 6.18 here -- or leaves it to the fs, whose
+#    notifier then invalidates the kernel's cached mode, exec must see it);
 #  - s_maxbytes: EFBIG beyond it, success up to it;
 #  - directories: 5000 entries made on jbdlab (linear), and an htree
 #    directory built by the kernel then grown, shrunk and renamed in on
@@ -55,12 +60,31 @@ killpriv() { # DIR LABEL: SUID/SGID cleared by a non-owner's write and truncate
 	sed "s/^/    [$what] /" "$T/h.out"
 }
 
+suid_exec() { # DIR LABEL: exec after a non-owner's write runs without the dropped S_ISUID
+	local d=$1 what=$2 u
+	mkdir -m 0777 "$d"
+	cp /usr/bin/id "$d/id" && chown $NOBODY:$NOBODY "$d/id" && chmod 04777 "$d/id"
+	u=$("$d/id" -u)		# the kernel caches the mode here
+	[ "$u" = $NOBODY ] || fail "$what: setuid exec: euid $u, expected $NOBODY"
+	# uid 65533, not the owner, rewrites the first byte in place: S_ISUID goes
+	setpriv --reuid=65533 --regid=65533 --clear-groups \
+		dd if="$d/id" of="$d/id" bs=1 count=1 conv=notrunc status=none ||
+		fail "$what: write by a non-owner"
+	u=$("$d/id" -u)
+	if [ "$u" = 0 ]; then
+		log "ok: [$what] exec after a non-owner's write: euid 0, S_ISUID gone"
+	else
+		fail "[$what] exec after a non-owner's write: euid $u (a stale S_ISUID), expected 0"
+	fi
+}
+
 basic_checks() { # DIR LABEL
 	local d=$1 what=$2
 	mkdir "$d/names" "$d/unl" "$d/efbig"
 	helper "$what" names "$d/names"
 	helper "$what" unlinked "$d/unl"
 	killpriv "$d/kp" "$what"
+	suid_exec "$d/sx" "$what"
 	helper "$what" efbig "$d/efbig" "$MAXBYTES"
 }
 
@@ -132,7 +156,7 @@ flags=$(debugfs -R "stat /htree" "$IMG" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-
 (( ${flags:-0} & 0x1000 )) || die "the kernel did not build an htree (INDEX_FL) directory (flags ${flags:-?})"
 log "ok: kernel built /htree with 3000 entries and INDEX_FL"
 
-jbd_mount "$IMG" "$T/mnt" allow_other,default_permissions
+jbd_mount "$IMG" "$T/mnt" allow_other,default_permissions,suid,entry_timeout=3600,attr_timeout=3600
 M=$T/mnt
 t=$(mount_type "$M")
 [ "$t" = fuse.jbdlab ] && log "ok: mount type is fuse.jbdlab" || fail "mount type is '$t', expected fuse.jbdlab"

@@ -12,6 +12,10 @@
  * permission, so ftruncate on a descriptor opened for writing failed with
  * EACCES once the mode lost its w bit (Linux's do_sys_ftruncate only
  * checks the descriptor): JFS_SET_FH says the change comes through one.
+ * Each drop by a write, fallocate or open(O_TRUNC) -- whose replies carry
+ * no attributes -- is reported to the attribute-change hook
+ * (jfs_set_inval_hook: the FUSE adapter's notify_inval_inode), and nothing
+ * else is.
  */
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -34,6 +38,16 @@ static void set_mode(struct jfs *fs, ino_t ino, unsigned int mode)
 
 	CHECK_EQ(jfs_setattr(fs, NULL, ino, &attr, JFS_SET_MODE, NULL), 0);
 	CHECK_EQ(mode_of(fs, ino), mode);
+}
+
+static unsigned int nr_inval;
+static ino_t last_inval;
+
+static void count_inval(void *arg, ino_t ino)
+{
+	(void)arg;
+	nr_inval++;
+	last_inval = ino;
 }
 
 static int truncate_as(struct jfs *fs, const struct jfs_cred *c, ino_t ino, off_t size, int fh)
@@ -116,6 +130,30 @@ int main(void)
 			     JFS_SET_MODE | JFS_SET_FH, NULL), -EPERM);
 	/* and the size rules stay */
 	CHECK_EQ(truncate_as(fs, &user, 2, 0, JFS_SET_FH), -EISDIR);
+
+	/* the attribute-change hook: once per drop the kernel cannot see */
+	jfs_set_inval_hook(fs, count_inval, NULL);
+	set_mode(fs, f, 04777);
+	CHECK_EQ(jfs_write(fs, &user, f, 0, "x", 1), 1);
+	CHECK_EQ(mode_of(fs, f), 0777);
+	CHECK_EQ(nr_inval, 1);
+	CHECK_EQ(last_inval, f);
+	CHECK_EQ(jfs_write(fs, &user, f, 0, "x", 1), 1);	/* nothing left to drop */
+	CHECK_EQ(nr_inval, 1);
+	set_mode(fs, f, 04777);
+	CHECK_EQ(jfs_write(fs, NULL, f, 0, "x", 1), 1);	/* root keeps it */
+	CHECK_EQ(nr_inval, 1);
+	CHECK_EQ(jfs_fallocate(fs, &user, f, FALLOC_FL_KEEP_SIZE, 0, 4096), 0);
+	CHECK_EQ(nr_inval, 2);
+	set_mode(fs, f, 04777);
+	CHECK_EQ(jfs_open(fs, &user, f, O_WRONLY | O_TRUNC), 0);
+	CHECK_EQ(jfs_release(fs, f), 0);
+	CHECK_EQ(nr_inval, 3);
+	set_mode(fs, f, 04777);
+	CHECK_EQ(truncate_as(fs, &user, f, 0, 0), 0);	/* SETATTR: its reply has the mode */
+	CHECK_EQ(mode_of(fs, f), 0777);
+	CHECK_EQ(nr_inval, 3);
+	jfs_set_inval_hook(fs, NULL, NULL);
 
 	CHECK_EQ(fs->credit_overruns, 0);
 	CHECK_EQ(jfs_unmount(fs), 0);
