@@ -115,10 +115,10 @@ int jfs_unmount(struct jfs *fs);
  * The attribute-change notifier.  The kernel keeps the attributes of a FUSE
  * inode for attr_timeout and revalidates on its own after every request it
  * knows changes them (fuse_invalidate_attr and friends), but some changes
- * are side effects it cannot infer -- a write by a caller without
- * CAP_FSETID dropping S_ISUID/S_ISGID (file_remove_privs; with
- * FUSE_CAP_HANDLE_KILLPRIV the kernel leaves that to us and keeps its
- * cached mode).  In a kernel ext4 there is no second copy to invalidate;
+ * are side effects it cannot infer -- a write, fallocate or open(O_TRUNC)
+ * by a caller without CAP_FSETID dropping S_ISUID/S_ISGID (file_remove_privs;
+ * a kernel that grants FUSE_CAP_HANDLE_KILLPRIV leaves that to us and keeps
+ * its cached mode).  In a kernel ext4 there is no second copy to invalidate;
  * here the fs calls cb(arg, ino) for each such change, with the fs lock
  * held, so cb must only queue (the FUSE adapter's notifier thread sends
  * fuse_lowlevel_notify_inval_inode).  Set once before the first op.

@@ -59,7 +59,6 @@ static inline struct jfuse *jfuse(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-
 /* ---------------------------------------------------------------- creds */
 
 struct jfuse_cred {

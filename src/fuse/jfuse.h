@@ -53,7 +53,6 @@ struct jfuse_notifier {
 	size_t n, cap;			/* [lock] */
 	bool stop;			/* [lock] */
 	bool lost;			/* [lock] a queue allocation failed (logged once) */
-	uint64_t sent;			/* [lock] notifications sent */
 	struct fuse_session *se;	/* [const] */
 	pthread_t thread;		/* [const] */
 	bool running;			/* [owner: mount thread] */

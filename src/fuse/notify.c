@@ -7,12 +7,15 @@
  * (fuse_invalidate_attr / fuse_update_ctime after WRITE, SETXATTR, LINK,
  * RENAME, ...; the reply's attributes after SETATTR and the entry ops).
  * What it cannot infer are the side effects the fs applies on its own: a
- * write by a caller without CAP_FSETID drops S_ISUID/S_ISGID
- * (file_remove_privs(); FUSE_CAP_HANDLE_KILLPRIV hands that to us), and
- * the kernel's invalidation after a WRITE (FUSE_STATX_MODSIZE) does not
- * cover the mode -- so exec's permission check (fuse_permission: a refresh
- * only when MODE/UID/GID are invalid or the attributes expired) would set
- * the old uid until attr_timeout ran out.  The fs reports such changes
+ * write, fallocate or open(O_TRUNC) by a caller without CAP_FSETID drops
+ * S_ISUID/S_ISGID, and those replies carry no attributes.  A kernel that
+ * grants FUSE_CAP_HANDLE_KILLPRIV leaves the drop to us, and its
+ * invalidation after a WRITE (FUSE_STATX_MODSIZE) does not cover the mode,
+ * so exec's permission check (fuse_permission: a refresh only when
+ * MODE/UID/GID are invalid or the attributes expired) would set the old
+ * uid until attr_timeout ran out.  (The 6.18 kernel here grants none: it
+ * drops the bit itself with GETATTR + SETATTR(mode) before the WRITE, and
+ * the hook then finds nothing to drop.)  The fs reports such changes
  * through jfs_set_inval_hook(); this file turns them into
  * fuse_lowlevel_notify_inval_inode(ino, off = -1): attributes only, the
  * kernel's page cache untouched (fuse_reverse_inval_inode).
@@ -65,8 +68,8 @@ out:
 static void *notifier_thread(void *arg)
 {
 	struct jfuse_notifier *n = arg;
-	ino_t *batch = NULL;
-	size_t nb = 0, cap = 0;
+	ino_t *batch;
+	size_t nb;
 
 	trace_set_thread_name("fuse/notify");
 	pthread_mutex_lock(&n->lock);
@@ -75,18 +78,11 @@ static void *notifier_thread(void *arg)
 			pthread_cond_wait(&n->cond, &n->lock);
 		if (!n->n)
 			break;	/* stop, and nothing left to send */
-		/* take the whole queue: swap buffers, send outside the lock */
-		{
-			ino_t *t = batch;
-			size_t tc = cap;
-
-			batch = n->q;
-			nb = n->n;
-			cap = n->cap;
-			n->q = t;
-			n->cap = tc;
-			n->n = 0;
-		}
+		/* take the whole queue, send outside the lock */
+		batch = n->q;
+		nb = n->n;
+		n->q = NULL;
+		n->n = n->cap = 0;
 		pthread_mutex_unlock(&n->lock);
 		for (size_t i = 0; i < nb; i++) {
 			/* -ENOENT: the kernel has no such inode cached, nothing to do */
@@ -96,11 +92,10 @@ static void *notifier_thread(void *arg)
 				jfuse_err("attribute notifier: inode %lu: %s",
 					  (unsigned long)batch[i], strerror(-err));
 		}
+		free(batch);
 		pthread_mutex_lock(&n->lock);
-		n->sent += nb;
 	}
 	pthread_mutex_unlock(&n->lock);
-	free(batch);
 	return NULL;
 }
 

@@ -119,7 +119,7 @@ uint32_t crc32c(uint32_t crc, const void *data, size_t len)
  * all of them; the kernel's ext4_chksum() is the CPU's instruction too.
  * Same function, same results (test_crc32c compares both with
  * e2fsprogs' own): only the cost changes -- on a create-heavy mount the
- * table was a tenth of the daemon's CPU.  The executables export the
+ * table was about 15% of the daemon's CPU.  The executables export the
  * symbol (meson.build: export_dynamic) so the dynamic linker binds it.
  */
 uint32_t ext2fs_crc32c_le(uint32_t crc, unsigned char const *p, size_t len);
