@@ -61,6 +61,7 @@ struct block_device {
 	bool stopping;			/* [q_mutex] */
 	_Atomic long inflight;		/* [atomic] submitted, not completed */
 	unsigned int dma_delay_us;	/* [const] max random delay before the DMA moment */
+	unsigned int flush_delay_ms;	/* [const] added to every cache flush */
 	bool reorder;			/* [const] allow out-of-order completion (set at open or
 					 * by blockdev_set_reorder() while idle) */
 	bool inline_io;			/* [const] opts.inline_completion: no I/O thread */
@@ -78,6 +79,9 @@ struct blockdev_opts {
 	const char *write_log;		/* path of a dm-log-writes log, or NULL */
 	unsigned int nr_io_threads;	/* 0 = 1 */
 	unsigned int dma_delay_us;	/* 0 = complete as soon as possible */
+	/* A slow disk cache: every flush (REQ_PREFLUSH, REQ_FUA, a flush of
+	 * its own) takes this many milliseconds more; 0 = none. */
+	unsigned int flush_delay_ms;
 	bool reorder;			/* as blockdev_set_reorder(bdev, true) */
 	uint64_t seed;			/* PRNG seed of the I/O threads (delays, reorder); 0 = fixed default */
 	/* If set: one bit per BLK_WRITTEN_SHIFT-sized chunk of the device,

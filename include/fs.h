@@ -61,6 +61,7 @@ struct jfs_mount_opts {
 	const char *write_log;		/* dm-log-writes log of every device write, or NULL */
 	unsigned int dirty_writeback_ms;/* writeback interval; 0 = default (5000) */
 	unsigned int dma_delay_us;	/* blockdev: max random delay before the DMA moment */
+	unsigned int flush_delay_ms;	/* blockdev: every cache flush takes this much more */
 	uint64_t seed;			/* seed of every random choice below the fs */
 	const struct strategy *strategy;/* fix strategy of the page cache (strategy.h);
 					 * NULL = strategy_default (bh-migrate, v6.15+) */

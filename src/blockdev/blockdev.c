@@ -121,6 +121,23 @@ static void blk_note_written(struct block_device *bdev, uint64_t pos, size_t len
 		atomic_fetch_or(&bdev->written[c / bits], 1UL << (c % bits));
 }
 
+/* The host's flush, then the simulated cache's extra latency. */
+static int blk_fdatasync(struct block_device *bdev)
+{
+	int ret = fdatasync(bdev->fd) ? -EIO : 0;
+
+	if (bdev->flush_delay_ms) {
+		struct timespec ts = {
+			.tv_sec = bdev->flush_delay_ms / 1000,
+			.tv_nsec = (long)(bdev->flush_delay_ms % 1000) * 1000000L,
+		};
+
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+	}
+	return ret;
+}
+
 /* Everything completed so far becomes durable. */
 static int blk_flush_media(struct block_device *bdev)
 {
@@ -131,8 +148,8 @@ static int blk_flush_media(struct block_device *bdev)
 		return 0;
 	if (bdev->log)
 		ret = wlog_flush(bdev->log, bdev->fd);
-	else if (fdatasync(bdev->fd))
-		ret = -EIO;
+	else
+		ret = blk_fdatasync(bdev);
 	return ret;
 }
 
@@ -199,8 +216,8 @@ static int blk_do_write(struct block_device *bdev, struct blk_request *rq)
 	} else {
 		/* The DMA moment: pwrite() reads the caller's buffer now. */
 		ret = blk_pwrite_full(bdev->fd, rq->buf, rq->len, rq->pos) ? -EIO : 0;
-		if (!ret && (rq->opf & REQ_FUA) && fdatasync(bdev->fd))
-			ret = -EIO;
+		if (!ret && (rq->opf & REQ_FUA))
+			ret = blk_fdatasync(bdev);
 	}
 	if (!ret) {
 		blk_note_written(bdev, rq->pos, rq->len);
@@ -793,6 +810,7 @@ int blockdev_open(const char *path, const struct blockdev_opts *o, struct block_
 	pthread_rwlock_init(&bdev->media_lock, NULL);
 	pthread_cond_init(&bdev->q_cond, NULL);
 	bdev->dma_delay_us = o->dma_delay_us;
+	bdev->flush_delay_ms = o->flush_delay_ms;
 	bdev->reorder = o->reorder;
 	bdev->written = o->written_map;
 	bdev->nr_io_threads = o->nr_io_threads ? o->nr_io_threads : 1;

@@ -913,6 +913,7 @@ int jfs_mount(const char *image, const struct jfs_mount_opts *o, struct jfs **ou
 	bopts.read_only = fs->ro;
 	bopts.write_log = o->write_log;
 	bopts.dma_delay_us = o->dma_delay_us;
+	bopts.flush_delay_ms = o->flush_delay_ms;
 	bopts.seed = o->seed;
 	ret = blockdev_open(image, &bopts, &fs->bdev);
 	if (ret) {

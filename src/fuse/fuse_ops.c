@@ -592,7 +592,12 @@ static void jfuse_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 static void jfuse_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -jfs_fsync(jfuse(req)->fs, to_ino(ino), datasync != 0));
+	struct jfuse *m = jfuse(req);
+
+	/* the one-thread loop must not sleep in the commit wait (syncer.c) */
+	if (jfuse_syncer_queue(m, req, to_ino(ino), datasync != 0))
+		return;
+	fuse_reply_err(req, -jfs_fsync(m->fs, to_ino(ino), datasync != 0));
 }
 
 static void jfuse_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
@@ -636,7 +641,12 @@ static void jfuse_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_in
 static void jfuse_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			   struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, -jfs_fsyncdir(jfuse(req)->fs, to_ino(ino), datasync != 0));
+	struct jfuse *m = jfuse(req);
+
+	/* jfs_fsyncdir is jfs_fsync, which is what the syncer calls */
+	if (jfuse_syncer_queue(m, req, to_ino(ino), datasync != 0))
+		return;
+	fuse_reply_err(req, -jfs_fsyncdir(m->fs, to_ino(ino), datasync != 0));
 }
 
 /*

@@ -58,6 +58,32 @@ struct jfuse_notifier {
 	bool running;			/* [owner: mount thread] */
 };
 
+/*
+ * The fsync waiter (syncer.c) of the one-thread request loop: FSYNC and
+ * FSYNCDIR are queued here and answered from a thread of its own, so the
+ * loop never sleeps in a commit wait.  Concurrent fsyncs of one
+ * transaction then share its commit, as the kernel's tasks share it in
+ * jbd2_log_wait_commit(): the waiter takes them in arrival order and the
+ * ones whose transaction is already committed return at once.
+ */
+struct jfuse_sync_req {
+	struct jfuse_sync_req *next;
+	fuse_req_t req;
+	ino_t ino;
+	bool datasync;
+};
+
+struct jfuse_syncer {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* [lock] the queue grew, or stop */
+	struct jfuse_sync_req *head, **tail;	/* [lock] FIFO */
+	bool stop;			/* [lock] */
+	struct jfs *fs;			/* [const] */
+	pthread_t thread;		/* [const] */
+	bool running;			/* [owner: mount thread; read by the loop thread,
+					 * which runs only between start and stop] */
+};
+
 struct jfuse {
 	struct jfs *fs;			/* [const] */
 	struct fuse_session *se;	/* [const after fuse_session_new] */
@@ -75,12 +101,20 @@ struct jfuse {
 	_Atomic uint64_t root_lookups;
 	bool destroyed;			/* [owner: session thread] destroy() ran */
 	struct jfuse_notifier notifier;	/* own lock */
+	struct jfuse_syncer syncer;	/* own lock; running only under the one-thread loop */
 };
 
 /* Start after fuse_session_mount (the hook is set on m->fs), stop after the
  * request loop: stop sends what is still queued, then joins. */
 int jfuse_notifier_start(struct jfuse *m);
 void jfuse_notifier_stop(struct jfuse *m);
+
+/* Start before the one-thread loop, stop after it (stop answers what is
+ * still queued, then joins).  jfuse_syncer_queue: false when no syncer
+ * runs (or no memory): the caller then waits itself. */
+int jfuse_syncer_start(struct jfuse *m);
+void jfuse_syncer_stop(struct jfuse *m);
+bool jfuse_syncer_queue(struct jfuse *m, fuse_req_t req, ino_t ino, bool datasync);
 
 extern const struct fuse_lowlevel_ops jfuse_ops;
 

@@ -38,7 +38,7 @@ void jfuse_usage(FILE *f)
 "\n"
 "  -f              stay in the foreground\n"
 "  -d              debug: trace every FUSE request (implies -f)\n"
-"  -s              single-threaded request loop\n"
+"  -s              one request thread, even under the race lab\n"
 "  -h, --help      this text\n"
 "  -V, --version   print versions and exit\n"
 "\n"
@@ -52,6 +52,7 @@ void jfuse_usage(FILE *f)
 "  folio_order=N           order of block-device folios, 0..9 (default 0 = 4 KiB)\n"
 "  dirty_writeback_ms=N    writeback interval (default 5000)\n"
 "  dma_delay_us=N          largest random delay before a write's DMA moment\n"
+"  flush_delay_ms=N        a slow disk cache: every flush takes N ms more\n"
 "  write_log=PATH          log every device write (dm-log-writes format)\n"
 "  seed=N                  seed of every random choice below the fs\n"
 "  stats=PATH              write cache/device statistics to PATH at unmount\n"
@@ -64,7 +65,9 @@ void jfuse_usage(FILE *f)
 "                          learns every name change through its requests)\n"
 "  attr_timeout=SECONDS    attribute cache timeout (default 86400; changes\n"
 "                          the kernel cannot infer are notified)\n"
-"  max_threads=N           most FUSE worker threads (default 4)\n"
+"  max_threads=N           libfuse's pool of up to N request threads (default:\n"
+"                          one thread, fsync answered by a waiter thread;\n"
+"                          the pool of 4 under the race lab)\n"
 "  fsname=NAME             source shown in /proc/mounts (default the image path)\n"
 "  subtype=NAME            type shown as fuse.NAME (default fuse.jbdlab)\n"
 "  nosubtype               show the type as plain \"fuse\" (fstests' FSTYP=fuse)\n"
@@ -398,6 +401,10 @@ static int parse_one(struct jfuse_opts *o, char *opt)
 		if (parse_u64(val, 10 * 1000 * 1000, &n))
 			return bad_value(key, val, "expected microseconds, at most 10000000");
 		o->fs.dma_delay_us = n;
+	} else if (!strcmp(key, "flush_delay_ms")) {
+		if (parse_u64(val, 60 * 1000, &n))
+			return bad_value(key, val, "expected milliseconds, at most 60000");
+		o->fs.flush_delay_ms = n;
 	} else if (!strcmp(key, "seed")) {
 		if (parse_u64(val, UINT64_MAX, &n))
 			return bad_value(key, val, "expected an unsigned integer");

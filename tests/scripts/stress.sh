@@ -2,7 +2,8 @@
 # stress.sh [JBDLAB]
 #
 # `jbdlab stress --verify` (4 threads, fixed seed, ~30 s) on a 2 KiB-block
-# jbdlab mount with cache_size=8M, so the page cache must evict under load
+# jbdlab mount with cache_size=8M (and libfuse's pool of 4 request threads, so
+# the fs is entered concurrently), so the page cache must evict under load
 # (the generic/750 shape: 2 KiB blocks, fsstress -p 4); every result and the
 # final tree must match the stress model; after umount the daemon exits 0 and
 # e2fsck -fn is clean.  The same seed on a kernel ext4 loop mount is the
@@ -32,7 +33,7 @@ kumount "$T/kmnt"
 fsck_clean "$T/kernel.img" "kernel control image"
 
 mkimg "$T/img" 512M -b 2048
-jbd_mount "$T/img" "$T/mnt" cache_size=8M
+jbd_mount "$T/img" "$T/mnt" cache_size=8M,max_threads=4
 "$JBDLAB" stress "$T/mnt" --seed "$SEED" --threads 4 --duration "$SECS" --verify ||
 	fail "jbdlab stress --seed $SEED --threads 4 --verify on the jbdlab mount (cache_size=8M)"
 jbd_umount "$T/mnt"
